@@ -1,0 +1,73 @@
+"""Entry point of the `halo-forge` command: the root app, global options and error handling."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from halo_forge import __version__, ui
+from halo_forge.errors import HaloForgeError
+
+app = typer.Typer(
+    name="halo-forge",
+    help=(
+        "Train code-generating language models with verifiable rewards.\n\n"
+        "Pipeline: data -> sft -> raft -> benchmark. A compiler or a test suite scores every "
+        "generated program; RAFT fine-tunes on the best-scoring ones."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"halo-forge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only warnings and errors; log files stay complete."
+    ),
+) -> None:
+    """Global options, applied before any command runs."""
+    ui.set_quiet(quiet)
+
+
+def _register_commands() -> None:
+    """Attach every command group; imports stay inside so `--help` never loads torch."""
+    from halo_forge.cli import config_cmd, data_cmd, data_generate_cmd, info_cmd
+
+    app.command("info")(info_cmd.info)
+    app.add_typer(config_cmd.app, name="config")
+    data_cmd.app.command("generate")(data_generate_cmd.generate)
+    app.add_typer(data_cmd.app, name="data")
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Run the CLI; a HaloForgeError prints its message (which says the fix) and exits 1."""
+    try:
+        app()
+    except HaloForgeError as error:
+        typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Which CLI option sets which config key, for every command that takes a config file.
+
+Commands declare their options with default None and pass `overrides_from_options(MAPPING, locals())`
+to `load_config`, so only options the user actually typed override the YAML file. The tables are
+also what the precedence tests iterate over, key by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+SFT_OPTION_KEYS: dict[str, str] = {
+    "model": "model.name",
+    "data": "data.train_file",
+    "dataset": "data.dataset",
+    "output": "output.dir",
+    "epochs": "training.num_train_epochs",
+    "max_samples": "data.max_samples",
+    "learning_rate": "training.learning_rate",
+    "batch_size": "training.per_device_train_batch_size",
+    "gradient_accumulation_steps": "training.gradient_accumulation_steps",
+    "max_seq_length": "data.max_seq_length",
+    "lora_r": "lora.r",
+    "seed": "training.seed",
+}
+
+RAFT_OPTION_KEYS: dict[str, str] = {
+    "checkpoint": "sft_checkpoint",
+    "model": "model",
+    "prompts": "prompts",
+    "output": "output_dir",
+    "verifier": "verifier.type",
+    "cycles": "raft.num_cycles",
+    "samples_per_prompt": "raft.samples_per_prompt",
+    "temperature": "generation.temperature",
+    "top_p": "generation.top_p",
+    "max_new_tokens": "generation.max_new_tokens",
+    "keep_percent": "raft.keep_top_percent",
+    "reward_threshold": "raft.reward_threshold",
+    "min_samples": "raft.min_samples",
+    "learning_rate": "training.learning_rate",
+    "lr_decay": "training.lr_decay",
+    "min_lr": "training.min_lr",
+    "curriculum": "raft.curriculum",
+    "reward_shaping": "raft.reward_shaping",
+    "system_prompt": "raft.system_prompt",
+    "seed": "raft.seed",
+}
+
+BENCHMARK_OPTION_KEYS: dict[str, str] = {
+    "model": "model",
+    "prompts": "prompts",
+    "verifier": "verifier.type",
+    "samples": "samples",
+    "k": "k",
+    "max_prompts": "max_prompts",
+    "temperature": "temperature",
+    "max_new_tokens": "max_new_tokens",
+    "output": "output",
+}
+
+
+def overrides_from_options(
+    mapping: Mapping[str, str], options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Dotted config keys for the options that were given (None means "not on the command line")."""
+    return {key: options[name] for name, key in mapping.items() if options.get(name) is not None}

@@ -1,0 +1,1 @@
+"""Data layer: record types, JSONL I/O, validation, splitting, public datasets, generation."""
