@@ -8,7 +8,6 @@ code asks for `console()` and `progress()` and does not care which mode is on.
 from __future__ import annotations
 
 import os
-import sys
 
 from rich.console import Console
 from rich.progress import (
@@ -41,8 +40,10 @@ def console() -> Console:
     """The process-wide terminal console (writes nowhere when quiet)."""
     global _console
     if _console is None:
+        # file=None makes rich look up sys.stdout at each print, so a console created under a
+        # redirected stdout (tests, notebooks) keeps working after the redirection ends.
         _console = Console(
-            file=open(os.devnull, "w") if _quiet else sys.stdout,  # noqa: SIM115 - lives as long as the process
+            file=open(os.devnull, "w") if _quiet else None,  # noqa: SIM115 - lives as long as the process
             highlight=False,
         )
     return _console

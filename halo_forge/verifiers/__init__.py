@@ -1,0 +1,87 @@
+"""The reward contract: verifiers score generated code; this package never imports torch.
+
+    from halo_forge.verifiers import GCCVerifier
+    with GCCVerifier(run_after_compile=True, expected_output="42\\n") as verifier:
+        results = verifier.verify_batch(completions)  # parallel, cached, sandboxed
+
+Names are imported on first use, so `import halo_forge.verifiers` stays cheap and a worker
+that needs only `base` loads only `base`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from halo_forge.verifiers.base import (
+        RewardLevel,
+        Verifier,
+        VerifyResult,
+        reward_from_pass_fraction,
+    )
+    from halo_forge.verifiers.cache import ResultCache
+    from halo_forge.verifiers.compile import ClangVerifier, GCCVerifier, MinGWVerifier
+    from halo_forge.verifiers.custom import ChainedVerifier, SubprocessVerifier
+    from halo_forge.verifiers.extract import extract_code
+    from halo_forge.verifiers.pool import run_batch
+    from halo_forge.verifiers.registry import (
+        available_verifiers,
+        build_verifier,
+        build_verifier_from_config,
+        register_verifier,
+        verifier_options_schema,
+    )
+
+_EXPORTS = {
+    "RewardLevel": "base",
+    "Verifier": "base",
+    "VerifyResult": "base",
+    "reward_from_pass_fraction": "base",
+    "ResultCache": "cache",
+    "GCCVerifier": "compile",
+    "ClangVerifier": "compile",
+    "MinGWVerifier": "compile",
+    "ChainedVerifier": "custom",
+    "SubprocessVerifier": "custom",
+    "extract_code": "extract",
+    "run_batch": "pool",
+    "available_verifiers": "registry",
+    "build_verifier": "registry",
+    "build_verifier_from_config": "registry",
+    "register_verifier": "registry",
+    "verifier_options_schema": "registry",
+}
+
+__all__ = [
+    "ChainedVerifier",
+    "ClangVerifier",
+    "GCCVerifier",
+    "MinGWVerifier",
+    "ResultCache",
+    "RewardLevel",
+    "SubprocessVerifier",
+    "Verifier",
+    "VerifyResult",
+    "available_verifiers",
+    "build_verifier",
+    "build_verifier_from_config",
+    "extract_code",
+    "register_verifier",
+    "reward_from_pass_fraction",
+    "run_batch",
+    "verifier_options_schema",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,353 @@
+"""Compile verifiers: GCC and Clang (compile, optionally run), MinGW (Windows PE, compile only).
+
+The reward follows `RewardLevel`: a failed compile is classified from the compiler's own
+diagnostics (0.0 syntax, 0.1 missing declaration, 0.2 semantic or link error); a program that
+compiles scores 0.3 with warnings and 0.5 clean; with `run_after_compile` its runs decide
+(0.6 crash or timeout, 0.7 wrong output, 0.8 some test cases pass, 1.0 correct).
+
+What "compiles" means, and how it is checked fast:
+
+- `link=True` (default) asks what `g++ -std=c++17 -O2 prog.cpp -o prog` answers: the program
+  compiles AND links, so one without `main` or with an undefined reference does not count.
+  The check builds at `-O0`: optimisation changes speed and a few optimiser-only warnings,
+  not whether a program compiles. Use it for whole programs.
+- `link=False` checks the translation unit alone with `-fsyntax-only` (no code generation,
+  no linking): use it for prompts that ask for a function or a class, not a program.
+- A program that runs is built with `optimization` (default `-O2`).
+
+Both go through the sandbox (the compiler's input is untrusted too). Programs that start with
+the same system includes share a precompiled header (`pch.py`), which cuts the cost of
+`<bits/stdc++.h>` from about a second to a fifth of that. Warnings are on by default
+(`-Wall`), so the 0.3 tier is reachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
+from halo_forge.verifiers.cache import default_cache_dir
+from halo_forge.verifiers.diagnostics import classify_failure, count_warnings
+from halo_forge.verifiers.pch import PrecompiledHeaders
+from halo_forge.verifiers.registry import register_verifier, validate_options
+from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits, SandboxResult, Workspace
+from halo_forge.verifiers.testcases import (
+    cases_from_context,
+    execution_reward,
+    run_test_cases,
+)
+from halo_forge.verifiers.toolchain import (
+    COMPILER_ENVIRONMENT,
+    Toolchain,
+    compiler_version,
+    resolve_compiler,
+)
+
+#: Fence tags of C and C++ code in model output.
+C_FAMILY_LANGUAGES = ("c", "cpp", "c++", "cc", "cxx", "h", "hpp")
+#: Address-space limit of a compiler run: cc1plus maps a 100 MB PCH and grows with templates.
+COMPILER_MEMORY_LIMIT_MB = 2048
+#: Longest compiler output kept in a result's `error` (the start holds the first error).
+ERROR_EXCERPT_CHARS = 2000
+DEFAULT_FLAGS = {"c++": ["-std=c++17", "-Wall"], "c": ["-std=gnu17", "-Wall"]}
+SOURCE_SUFFIX = {"c++": ".cpp", "c": ".c"}
+HEADER_LANGUAGE = {"c++": "c++-header", "c": "c-header"}
+
+
+class CompileOptions(BaseModel):
+    """Options shared by the compile verifiers (each has a description for `--help`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["c++", "c"] = Field("c++", description="Source language of the programs.")
+    flags: list[str] | None = Field(
+        None,
+        description="Compiler flags; default -std=c++17 -Wall (C: -std=gnu17 -Wall). "
+        "Keep warnings on: without them the 0.3 'compiles with warnings' tier never occurs.",
+    )
+    link: bool = Field(
+        True,
+        description="Check that the program links (needs main, no undefined references). "
+        "False checks a translation unit alone: for prompts that ask for a function.",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds allowed for one compile.")
+    max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
+    run_after_compile: bool = Field(False, description="Run the program and check its output.")
+    run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
+    expected_output: str | None = Field(None, description="Default expected stdout of a run.")
+    stdin_input: str | None = Field(None, description="Default stdin of a run.")
+    memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
+    warn_as_error: bool = Field(False, description="Fail compiles that warn (-Werror).")
+    binary_cache_dir: Path | None = Field(
+        None, description="Keep each built binary here (path in metadata['binary_path'])."
+    )
+    optimization: str = Field("-O2", description="Optimisation flag of binaries that run.")
+    precompiled_headers: bool = Field(
+        True, description="Share precompiled headers between programs with the same includes."
+    )
+    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
+    compiler: str | None = Field(None, description="Compiler executable to use instead.")
+
+    @field_validator("optimization")
+    @classmethod
+    def _is_optimisation_flag(cls, value: str) -> str:
+        if value not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Og", "-Ofast", "-Oz"):
+            raise ValueError("must be one of -O0, -O1, -O2, -O3, -Os, -Og, -Ofast, -Oz")
+        return value
+
+
+class MinGWOptions(CompileOptions):
+    """MinGW options: as for GCC, but its Windows binaries cannot run here."""
+
+    @field_validator("run_after_compile")
+    @classmethod
+    def _cannot_run(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "MinGW builds Windows PE binaries, which do not run on this system; "
+                "use run_after_compile=false (or the gcc verifier to run programs)"
+            )
+        return value
+
+
+class CompileVerifier(Verifier):
+    """Compile (and optionally run) C or C++ programs with one toolchain."""
+
+    toolchain: ClassVar[Toolchain]
+    options_model: ClassVar[type[CompileOptions]] = CompileOptions
+    verifier_name: ClassVar[str]
+    languages = C_FAMILY_LANGUAGES
+    context_keys = ("expected_output", "stdin", "test_cases")
+
+    def __init__(self, **options: Any) -> None:
+        self.options = validate_options(self.options_model, options, owner=type(self).__name__)
+        super().__init__(max_workers=self.options.max_workers, use_cache=self.options.use_cache)
+        language = self.options.language
+        self.compiler = resolve_compiler(self.toolchain, language, self.options.compiler)
+        self.compiler_version = compiler_version(self.compiler)
+        self.flags = list(
+            self.options.flags if self.options.flags is not None else DEFAULT_FLAGS[language]
+        )
+        if self.options.warn_as_error:
+            self.flags.append("-Werror")
+        self._headers = self._precompiled_headers() if self.options.precompiled_headers else None
+        # Compiles may read the PCH directory (bound into their sandbox, which has a private
+        # /tmp); the programs they build run in a second sandbox that cannot reach it.
+        self._compile_sandbox = Sandbox(
+            SandboxLimits(
+                wall_timeout_s=self.options.timeout,
+                memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
+                max_file_size_mb=512,
+            ),
+            writable_paths=(self._headers.directory,) if self._headers is not None else (),
+        )
+        self._run_sandbox = Sandbox(
+            SandboxLimits(
+                wall_timeout_s=self.options.run_timeout,
+                memory_limit_mb=self.options.memory_limit_mb,
+            )
+        )
+
+    # ------------------------------------------------------------------ what a check compiles
+
+    @property
+    def builds_binary(self) -> bool:
+        """Whether a check produces a binary (to run or keep) rather than only a verdict."""
+        return self.options.run_after_compile or self.options.binary_cache_dir is not None
+
+    def _mode_flags(self) -> list[str]:
+        """Optimisation (and syntax-only) flags of a check; the PCH must be built with them."""
+        if self.builds_binary:
+            return [self.options.optimization]
+        return ["-O0"] if self.options.link else ["-O0", "-fsyntax-only"]
+
+    def _precompiled_headers(self) -> PrecompiledHeaders | None:
+        if self.options.language != "c++":
+            return None  # C headers are small: a PCH would cost more than it saves
+        build_flags = [flag for flag in self._mode_flags() if flag != "-fsyntax-only"]
+        flags = [*build_flags, *self.flags]
+        return PrecompiledHeaders(
+            compiler=self.compiler,
+            flags=flags,
+            identity=[self.compiler, self.compiler_version, *flags],
+            header_language=HEADER_LANGUAGE[self.options.language],
+            pch_suffix=".pch" if self.toolchain.name == "clang" else ".gch",
+            directory=default_cache_dir() / "pch",
+            build_timeout_s=max(self.options.timeout, 120.0),
+        )
+
+    def cache_fingerprint(self) -> dict[str, Any] | None:
+        if self.options.binary_cache_dir is not None:
+            return None  # the binary itself is the product, so every check must build it
+        options = self.options.model_dump(
+            mode="json", exclude={"max_workers", "use_cache", "precompiled_headers"}
+        )
+        return {
+            "verifier": self.verifier_name,
+            "options": options,
+            "compiler": self.compiler,
+            "compiler_version": self.compiler_version,
+        }
+
+    def prepare(self, programs: list[str]) -> None:
+        if self._headers is not None:
+            self._headers.plan(programs, self.max_workers)
+
+    # ------------------------------------------------------------------ verification
+
+    def verify(self, code: str, **context: Any) -> VerifyResult:
+        """Compile `code` (a model answer; the program is extracted) and score it."""
+        program = self.extract_code(code)
+        metadata: dict[str, Any] = {
+            "compiler": Path(self.compiler).name,
+            "compiler_version": self.compiler_version,
+        }
+        if not program.strip():
+            return VerifyResult(
+                success=False,
+                reward=float(RewardLevel.FAILURE),
+                details="no C/C++ code found in the output",
+                error="no code block in a C/C++ language (or untagged) and no raw code",
+                metadata={**metadata, "stage": "extract"},
+            )
+        with self._compile_sandbox.workspace() as workspace:
+            compiled = self._compile(workspace, program, metadata)
+            if compiled is not None:
+                return compiled
+            if self.options.binary_cache_dir is not None:
+                metadata["binary_path"] = self._keep_binary(workspace, program)
+            if not self.options.run_after_compile:
+                warnings = metadata["warnings"]
+                reward = RewardLevel.from_compile_result(True, has_warnings=warnings > 0)
+                return VerifyResult(
+                    success=True,
+                    reward=float(reward),
+                    details=f"compiled with {warnings} warning(s)" if warnings else "compiled",
+                    metadata={**metadata, "stage": "compile"},
+                )
+            return self._run(workspace, context, metadata)
+
+    def _compile(
+        self, workspace: Workspace, program: str, metadata: dict[str, Any]
+    ) -> VerifyResult | None:
+        """Compile in `workspace`; the failure result, or None when the program compiled."""
+        source = workspace.write(f"prog{SOURCE_SUFFIX[self.options.language]}", program)
+        include = self._headers.include_flags(program) if self._headers is not None else []
+        result = self._run_compiler(workspace, source.name, include)
+        pch_directory = str(self._headers.directory) if self._headers is not None else None
+        if include and not result.ok and pch_directory and pch_directory in result.stderr:
+            # The failure involves the PCH itself (deleted, or stale after a library upgrade,
+            # which Clang rejects): the plain compile decides.
+            include = []
+            result = self._run_compiler(workspace, source.name, include)
+        output = result.stderr + result.stdout
+        metadata["precompiled_header"] = bool(include)
+        metadata["warnings"] = count_warnings(output)
+        if result.ok:
+            return None
+        return self._compile_failure(result, output, metadata)
+
+    def _run_compiler(self, workspace: Workspace, source: str, include: list[str]) -> SandboxResult:
+        argv = [self.compiler, *self._mode_flags(), *self.flags, *include, source]
+        if "-fsyntax-only" not in argv:
+            argv += [*self.toolchain.linker_flags(), "-o", self._binary_name]
+        return workspace.run(argv, env=COMPILER_ENVIRONMENT)
+
+    def _compile_failure(
+        self, result: SandboxResult, output: str, metadata: dict[str, Any]
+    ) -> VerifyResult:
+        if result.timed_out:
+            return VerifyResult(
+                success=False,
+                reward=float(RewardLevel.FAILURE),
+                details=f"compiler timed out after {self.options.timeout:g} s",
+                error=output[:ERROR_EXCERPT_CHARS] or "compiler timed out",
+                metadata={**metadata, "stage": "compile", "failure": "compiler_timeout"},
+            )
+        failure = classify_failure(output)
+        stage = "link" if failure.kind == "link" else "compile"
+        return VerifyResult(
+            success=False,
+            reward=float(failure.reward),
+            details=f"{stage} failed ({failure.kind.replace('_', ' ')}): {failure.message}",
+            error=output[:ERROR_EXCERPT_CHARS] or f"compiler exited with {result.returncode}",
+            metadata={**metadata, "stage": stage, "failure": failure.kind},
+        )
+
+    def _run(
+        self, workspace: Workspace, context: dict[str, Any], metadata: dict[str, Any]
+    ) -> VerifyResult:
+        cases = cases_from_context(context, self.options.stdin_input, self.options.expected_output)
+        outcome = run_test_cases(
+            self._run_sandbox, workspace.path, [f"./{self._binary_name}"], cases
+        )
+        reward, success = execution_reward(outcome)
+        if outcome.has_expectations:
+            metadata["test_cases_passed"] = outcome.passed
+            metadata["test_cases_total"] = outcome.total
+            details = f"{outcome.passed}/{outcome.total} test case(s) passed"
+        else:
+            details = "ran to completion" if success else "run failed"
+        return VerifyResult(
+            success=success,
+            reward=reward,
+            details=details,
+            error="; ".join(outcome.failures)[:ERROR_EXCERPT_CHARS] or None,
+            metadata={**metadata, "stage": "run"},
+        )
+
+    @property
+    def _binary_name(self) -> str:
+        return f"prog{self.toolchain.binary_suffix}"
+
+    def _keep_binary(self, workspace: Workspace, program: str) -> str:
+        """Copy the built binary to `binary_cache_dir` under a name derived from its source."""
+        directory = Path(self.options.binary_cache_dir or ".")
+        directory.mkdir(parents=True, exist_ok=True)
+        identity = "\0".join([self.compiler_version, *self._mode_flags(), *self.flags, program])
+        name = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+        target = directory / f"{name}{self.toolchain.binary_suffix}"
+        shutil.copy2(workspace.path / self._binary_name, target)
+        return str(target)
+
+
+GCC = Toolchain(name="gcc", executables={"c++": "g++", "c": "gcc"}, package="g++", elf_target=True)
+CLANG = Toolchain(
+    name="clang", executables={"c++": "clang++", "c": "clang"}, package="clang", elf_target=True
+)
+MINGW = Toolchain(
+    name="mingw",
+    executables={"c++": "x86_64-w64-mingw32-g++", "c": "x86_64-w64-mingw32-gcc"},
+    package="mingw-w64",
+    binary_suffix=".exe",
+)
+
+
+@register_verifier("gcc", options=CompileOptions)
+class GCCVerifier(CompileVerifier):
+    """Compile C/C++ with GCC (g++/gcc), optionally run and check the output."""
+
+    toolchain = GCC
+    verifier_name = "gcc"
+
+
+@register_verifier("clang", options=CompileOptions)
+class ClangVerifier(CompileVerifier):
+    """Compile C/C++ with Clang (clang++/clang), optionally run and check the output."""
+
+    toolchain = CLANG
+    verifier_name = "clang"
+
+
+@register_verifier("mingw", options=MinGWOptions)
+class MinGWVerifier(CompileVerifier):
+    """Cross-compile C/C++ to Windows PE with MinGW-w64 (compile only)."""
+
+    toolchain = MINGW
+    options_model = MinGWOptions
+    verifier_name = "mingw"

@@ -1,0 +1,137 @@
+"""Verifier names -> factories with typed options, for the CLI and YAML configs.
+
+A verifier module registers itself with a decorator::
+
+    @register_verifier("gcc", options=GCCOptions)
+    class GCCVerifier(CompileVerifier): ...
+
+and a config `verifier: {type: gcc, run_after_compile: true}` becomes
+`build_verifier_from_config(...)`. Options are pydantic models with `extra="forbid"`, so a
+mistyped key or a bad value fails at build time with the key, the value and what is allowed.
+The built-in modules are imported on first use, which keeps `import halo_forge.verifiers`
+fast and lets a module that needs an optional tool register without importing it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from halo_forge.errors import VerifierError
+from halo_forge.verifiers.base import Verifier
+
+#: Modules whose import registers the built-in verifiers.
+_BUILTIN_MODULES = [
+    "halo_forge.verifiers.compile",
+    "halo_forge.verifiers.custom",
+    "halo_forge.verifiers.python_tests",
+]
+
+OptionsModel = TypeVar("OptionsModel", bound=BaseModel)
+Factory = TypeVar("Factory", bound=Callable[..., Verifier])
+
+
+@dataclass(frozen=True)
+class VerifierEntry:
+    """A registered verifier: how to build it and which options it takes."""
+
+    name: str
+    factory: Callable[..., Verifier]
+    options: type[BaseModel]
+    description: str
+
+
+_REGISTRY: dict[str, VerifierEntry] = {}
+_builtins_loaded = False
+
+
+def register_verifier(name: str, *, options: type[BaseModel]) -> Callable[[Factory], Factory]:
+    """Register a verifier class (or factory) under `name`; its docstring's first line describes it.
+
+    The factory is called with the validated options as keyword arguments.
+    """
+
+    def decorate(factory: Factory) -> Factory:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.factory is not factory:
+            raise VerifierError(
+                f"verifier name {name!r} is already registered by {existing.factory.__qualname__}; "
+                "choose another name"
+            )
+        doc = (factory.__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = VerifierEntry(
+            name=name, factory=factory, options=options, description=doc[0] if doc else name
+        )
+        return factory
+
+    return decorate
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(module)
+        _builtins_loaded = True
+
+
+def available_verifiers() -> dict[str, VerifierEntry]:
+    """Every registered verifier by name (built-ins and any registered by user code)."""
+    _load_builtins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def _entry(name: str) -> VerifierEntry:
+    verifiers = available_verifiers()
+    if name not in verifiers:
+        raise VerifierError(
+            f"unknown verifier {name!r}; available verifiers: {', '.join(verifiers)}"
+        )
+    return verifiers[name]
+
+
+def validate_options(
+    model: type[OptionsModel], options: Mapping[str, Any], owner: str
+) -> OptionsModel:
+    """`options` checked against `model`; a bad key or value raises VerifierError saying the fix."""
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as error:
+        allowed = ", ".join(model.model_fields)
+        problems = []
+        for issue in error.errors():
+            key = ".".join(str(part) for part in issue["loc"]) or "(options)"
+            if issue["type"] == "extra_forbidden":
+                problems.append(f"unknown option {key!r} (allowed: {allowed})")
+            else:
+                value = issue.get("input")
+                problems.append(f"option {key!r}={value!r}: {issue['msg']}")
+        raise VerifierError(f"{owner}: " + "; ".join(problems)) from None
+
+
+def build_verifier(name: str, **options: Any) -> Verifier:
+    """A verifier by registered name, with its options validated (`build_verifier("gcc", ...)`)."""
+    entry = _entry(name)
+    validated = validate_options(entry.options, options, owner=f"verifier {name!r}")
+    return entry.factory(**validated.model_dump(exclude_unset=True))
+
+
+def build_verifier_from_config(config: Mapping[str, Any]) -> Verifier:
+    """A verifier from a config mapping `{"type": "gcc", **options}` (YAML `verifier:` section)."""
+    options = dict(config)
+    name = options.pop("type", None)
+    if not isinstance(name, str):
+        raise VerifierError(
+            "verifier config needs a 'type' naming the verifier; available verifiers: "
+            + ", ".join(available_verifiers())
+        )
+    return build_verifier(name, **options)
+
+
+def verifier_options_schema(name: str) -> dict[str, Any]:
+    """JSON schema of a verifier's options (for docs, editors and `--set` help)."""
+    return _entry(name).options.model_json_schema()

@@ -1,0 +1,164 @@
+"""`halo-forge verify`: score a JSONL of completions, resume after a kill, explain bad options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from halo_forge import ui
+from halo_forge.cli.verify_cmd import parse_set_options, verify
+from halo_forge.errors import DataError, VerifierError
+
+SUM = "#include <iostream>\nint main() { int a, b; std::cin >> a >> b; std::cout << a + b; }\n"
+RECORDS = [
+    {"task_id": 1, "completion": f"```cpp\n{SUM}```", "stdin": "1 2", "expected_output": "3"},
+    {"task_id": 2, "code": SUM.replace("a + b", "a - b"), "stdin": "1 2", "expected_output": "3"},
+    {"task_id": 3, "text": "int main() { return 0 }", "expected_output": "0"},
+]
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fresh_console() -> Iterator[None]:
+    """The console binds to the stdout of its first use: let it bind to the runner's, then reset."""
+    ui.set_quiet(False)
+    yield
+    ui.set_quiet(False)
+
+
+def app() -> typer.Typer:
+    """A local app with only `verify`, as the root CLI registers it."""
+    local = typer.Typer()
+    local.command("verify")(verify)
+
+    @local.callback()
+    def root() -> None:
+        """Keep `verify` a subcommand."""
+
+    return local
+
+
+def write_input(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def read_output(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_verify_scores_each_record_and_prints_a_summary(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    output = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app(),
+        ["verify", str(source), "--output", str(output), "--run-after-compile", "--no-cache"],
+    )
+    assert result.exit_code == 0, result.output
+    scored = read_output(output)
+    assert [record["reward"] for record in scored] == [1.0, 0.7, 0.0]
+    assert [record["task_id"] for record in scored] == [1, 2, 3]
+    assert scored[1]["code"] == RECORDS[1]["code"]  # the input record is kept whole
+    assert scored[0]["metadata"]["stage"] == "run" and scored[2]["metadata"]["stage"] == "compile"
+    for expected in ("compile rate: 66.7%", "pass rate: 33.3%", "samples/s", "1.00", "0.70"):
+        assert expected in result.output
+
+
+def test_killed_run_resumes_without_redoing_finished_records(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    output = tmp_path / "out.jsonl"
+    first = {**RECORDS[0], "reward": 0.25, "success": False, "details": "written before the kill",
+             "error": None, "metadata": {}}  # fmt: skip
+    output.write_text(json.dumps(first) + "\n" + '{"task_id": 2, "cod')  # torn last line
+    result = runner.invoke(
+        app(), ["verify", str(source), "-o", str(output), "--set", "run_after_compile=true"]
+    )
+    assert result.exit_code == 0, result.output
+    scored = read_output(output)
+    assert len(scored) == 3
+    assert scored[0]["details"] == "written before the kill"  # not verified again
+    assert [record["reward"] for record in scored[1:]] == [0.7, 0.0]
+    assert "resuming: 1 of 3" in result.output
+
+
+def test_output_of_another_input_is_refused(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    output = write_input(tmp_path / "out.jsonl", [{"completion": "something else", "reward": 0}])
+    result = runner.invoke(app(), ["verify", str(source), "-o", str(output)])
+    assert isinstance(result.exception, DataError)
+    assert "belongs to another input" in str(result.exception)
+
+
+def test_record_without_output_field_names_the_fields(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", [{"prompt": "p"}])
+    result = runner.invoke(app(), ["verify", str(source), "-o", str(tmp_path / "o.jsonl")])
+    assert isinstance(result.exception, DataError)
+    assert "in.jsonl:1" in str(result.exception) and "completion, code, text" in str(
+        result.exception
+    )
+
+
+def test_unknown_verifier_lists_the_choices(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    result = runner.invoke(
+        app(), ["verify", str(source), "-o", str(tmp_path / "o.jsonl"), "--verifier", "msvc9"]
+    )
+    assert isinstance(result.exception, VerifierError)
+    assert "gcc" in str(result.exception) and "clang" in str(result.exception)
+
+
+def test_bad_option_value_gives_the_allowed_values(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    result = runner.invoke(
+        app(), ["verify", str(source), "-o", str(tmp_path / "o.jsonl"), "--set", "language=go"]
+    )
+    assert isinstance(result.exception, VerifierError)
+    assert "'c++' or 'c'" in str(result.exception)
+
+
+def test_help_lists_the_verifiers() -> None:
+    result = runner.invoke(app(), ["verify", "--help"])
+    assert result.exit_code == 0
+    for name in ("gcc", "clang", "mingw", "subprocess"):
+        assert name in result.output
+
+
+def test_set_values_are_read_as_yaml() -> None:
+    assert parse_set_options(["run_timeout=2.5", "flags=[-O1, -Wall]", "link=false", "x="]) == {
+        "run_timeout": 2.5,
+        "flags": ["-O1", "-Wall"],
+        "link": False,
+        "x": "",
+    }
+    with pytest.raises(typer.BadParameter, match="KEY=VALUE"):
+        parse_set_options(["run_timeout"])
+
+
+def test_verify_runs_as_a_real_command(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS[:2])
+    output = tmp_path / "out.jsonl"
+    script = (
+        "import sys, typer\n"
+        "from halo_forge.cli.verify_cmd import verify\n"
+        "app = typer.Typer()\n"
+        "app.command()(verify)\n"
+        "app()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(source), "--output", str(output), "--compile-only"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert [record["reward"] for record in read_output(output)] == [0.5, 0.5]
+    assert "compile rate: 100.0%" in completed.stdout
