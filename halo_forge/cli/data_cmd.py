@@ -142,6 +142,7 @@ def prepare(
     split_name: str | None = typer.Option(
         None, "--split", help="Dataset split to read instead of the registry's (e.g. test)."
     ),
+    seed: int = typer.Option(0, "--seed", help="Instances of the built-in suites (builtin_*)."),
 ) -> None:
     """Download a public dataset (or read a local copy) and write SFT records and/or RLVR prompts."""
     if list_datasets:
@@ -161,6 +162,7 @@ def prepare(
             system_prompt=system_prompt,
             source=source,
             split=split_name,
+            seed=seed,
         )
         entry = DATASETS[dataset]
         ui.echo(f"Read {summary.origin}")

@@ -145,6 +145,19 @@ def humaneval_task(row: Mapping[str, Any]) -> ConvertedTask:
     return ConvertedTask(record, fenced(row["prompt"] + row["canonical_solution"], "python"))
 
 
+# ----------------------------------------------------------------------------- built-in suites
+
+
+def builtin_task(row: Mapping[str, Any]) -> ConvertedTask:
+    """A task of `halo_forge.data.builtin_tasks`: the reference `solution` becomes the SFT answer.
+
+    The RLVR record never carries the solution: RAFT prompts must be learnable from their tests
+    alone, so a prompt file cannot leak the answer into training.
+    """
+    fields = {key: value for key, value in row.items() if key != "solution"}
+    return ConvertedTask(PromptRecord(**fields), fenced(row["solution"], row["language"]))
+
+
 # ----------------------------------------------------------------------------- CodeAlpaca
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner, Result
 
 from halo_forge import ui
 from halo_forge.cli import data_cmd
+from halo_forge.data.jsonl import read_jsonl
 from halo_forge.data.public_datasets import DATASETS
 from halo_forge.data.records import read_records
 from halo_forge.errors import ConfigError, DataError
@@ -225,3 +226,31 @@ def test_prepare_reports_skipped_rows_and_a_missing_copy(tmp_path: Path) -> None
     missing = invoke("prepare", "-d", "mbpp", "--from", tmp_path / "absent", "-o", tmp_path / "b")
     assert isinstance(missing.exception, DataError)
     assert "no such file or folder" in str(missing.exception)
+
+
+def test_prepare_builtin_suite_writes_prompts_without_solutions(tmp_path: Path) -> None:
+    output = tmp_path / "builtin.jsonl"
+    result = invoke(
+        "prepare", "--dataset", "builtin_c", "--output", output, "--format", "both",
+        "--limit", "4", "--seed", "3",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    prompts = read_jsonl(output)
+    pairs = read_jsonl(tmp_path / "builtin.sft.jsonl")
+    assert len(prompts) == len(pairs) == 4
+    assert all("solution" not in record and record["test_cases"] for record in prompts)
+    assert all(pair["completion"].startswith("```c\n") for pair in pairs)
+    again = tmp_path / "again.jsonl"
+    assert (
+        invoke("prepare", "-d", "builtin_c", "-o", again, "--limit", "4", "--seed", "3").exit_code
+        == 0
+    )
+    assert read_jsonl(again) == prompts  # deterministic for the seed
+
+
+def test_prepare_builtin_suite_refuses_from(tmp_path: Path) -> None:
+    result = invoke(
+        "prepare", "-d", "builtin_python", "-o", tmp_path / "x.jsonl", "--from", tmp_path
+    )
+    assert result.exit_code != 0
+    assert "generated locally" in str(result.exception or result.output)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from halo_forge.data.public_datasets import (
+    BUILTIN_HUB_ID,
     DATASETS,
     get_dataset,
     prepare_dataset,
@@ -419,5 +420,6 @@ def test_unknown_dataset_lists_the_registry() -> None:
 
 def test_every_entry_names_its_hub_source_and_a_verifier_when_it_has_tests() -> None:
     for entry in DATASETS.values():
-        assert entry.hub_id.count("/") == 1 and entry.split
+        assert entry.hub_id.count("/") == 1 or entry.hub_id == BUILTIN_HUB_ID
+        assert entry.split
         assert (entry.verifier is None) == (entry.name == "codealpaca")
