@@ -13,6 +13,8 @@ os.environ.setdefault("HALO_FORGE_LOG_DIR", os.path.join(_SESSION_DIR, "logs"))
 # Tests never download: Hugging Face libraries fail fast and keep their caches out of the home dir.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_HOME", os.path.join(_SESSION_DIR, "huggingface"))
+# One intra-op thread: tiny models gain nothing from more, and verifier subprocesses share the cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture

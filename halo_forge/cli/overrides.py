@@ -21,6 +21,7 @@ SFT_OPTION_KEYS: dict[str, str] = {
     "batch_size": "training.per_device_train_batch_size",
     "gradient_accumulation_steps": "training.gradient_accumulation_steps",
     "max_seq_length": "data.max_seq_length",
+    "lora": "lora.enabled",
     "lora_r": "lora.r",
     "seed": "training.seed",
 }

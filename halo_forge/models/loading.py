@@ -1,0 +1,205 @@
+"""Load a causal LM and its tokenizer from a Hugging Face id, a local directory or a builtin name.
+
+A directory may hold a full model or a PEFT adapter. For an adapter, the base model is the one
+named in its `adapter_config.json` and nothing else: a separate "base model" option could
+disagree with the adapter and silently load weights it was never trained on.
+
+Device and dtype are chosen automatically: the first CUDA device (ROCm builds of torch report as
+CUDA too) with bf16 where it is supported, Apple MPS, else the CPU in fp32. `device` and `dtype`
+override either choice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from peft import PeftModel
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from halo_forge.errors import ConfigError, ModelError
+from halo_forge.models.tiny import TINY_MODEL_NAME, ensure_tiny_model
+
+ADAPTER_CONFIG_FILE = "adapter_config.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+
+DTYPE_NAMES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a model name resolves to: the base weights to load and, optionally, an adapter on top."""
+
+    name: str  # as the user gave it
+    base: str  # Hugging Face id or local directory to load the full base model from
+    # How adapters record the base: `builtin:tiny-coder` stays that (not a cache path), and a
+    # local directory is absolute.
+    base_name: str
+    adapter_dir: Path | None  # PEFT adapter directory, when `name` is one
+
+
+def resolve_device(device: str | None = None) -> torch.device:
+    """`None`/`"auto"` picks CUDA (or ROCm), then MPS, then CPU; anything else is checked and used."""
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ConfigError(
+            f"device {device!r} is not a torch device ({error}); use auto, cpu, cuda, cuda:N or mps"
+        ) from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {device!r} asked for, but this torch build sees no CUDA/ROCm GPU; "
+            "use --device cpu or install a GPU build of torch"
+        )
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            f"device {device!r} asked for, but MPS is not available; use --device cpu"
+        )
+    return chosen
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 compute is fast and correct on `device` (CUDA/ROCm GPUs that support it)."""
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
+    """`None`/`"auto"`: bf16 where the GPU supports it, else fp32; names like `bf16` are explicit."""
+    if dtype in (None, "auto"):
+        return torch.bfloat16 if bf16_supported(device) else torch.float32
+    if dtype not in DTYPE_NAMES:
+        raise ConfigError(
+            f"dtype {dtype!r} is not known; use one of: auto, {', '.join(DTYPE_NAMES)}"
+        )
+    return DTYPE_NAMES[dtype]
+
+
+def is_adapter_dir(path: str | Path) -> bool:
+    """Whether `path` is a directory holding a PEFT adapter (not a full model)."""
+    return (Path(path) / ADAPTER_CONFIG_FILE).is_file()
+
+
+def adapter_base_name(adapter_dir: str | Path) -> str:
+    """The base model an adapter was trained on, as recorded in its `adapter_config.json`."""
+    config_path = Path(adapter_dir) / ADAPTER_CONFIG_FILE
+    try:
+        base = json.loads(config_path.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelError(f"{config_path}: cannot read the adapter config ({error})") from None
+    if not base:
+        raise ModelError(
+            f"{config_path} names no base model (base_model_name_or_path is empty); "
+            "set it to the Hugging Face id or directory the adapter was trained on"
+        )
+    return str(base)
+
+
+def resolve_model_source(name: str) -> ModelSource:
+    """Turn a model name (id, directory, adapter directory or builtin name) into what to load."""
+    if is_adapter_dir(name):
+        base_name = adapter_base_name(name)
+        if is_adapter_dir(base_name):
+            raise ModelError(
+                f"adapter {name} names another adapter ({base_name}) as its base; "
+                "merge that adapter first (halo_forge.models.merge_adapter) and point to the merged model"
+            )
+        return ModelSource(name, _resolve_base(base_name), base_name, Path(name))
+    # A local directory is recorded absolute, so adapters trained on it load from any directory.
+    base_name = str(Path(name).resolve()) if Path(name).is_dir() else name
+    return ModelSource(name, _resolve_base(base_name), base_name, None)
+
+
+def _resolve_base(name: str) -> str:
+    if name == TINY_MODEL_NAME:
+        return str(ensure_tiny_model())
+    if name.startswith("builtin:"):
+        raise ModelError(f"unknown builtin model {name!r}; the builtin model is {TINY_MODEL_NAME}")
+    return name
+
+
+def load_tokenizer(name: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    """The tokenizer for `name`: an adapter directory's own copy if it has one, else its base's.
+
+    A tokenizer without a padding token gets its end-of-sequence token as padding (Llama-style
+    tokenizers ship without one); attention masks keep padding out of every computation.
+    """
+    source = resolve_model_source(name)
+    has_own_tokenizer = (
+        source.adapter_dir is not None and (source.adapter_dir / TOKENIZER_CONFIG_FILE).is_file()
+    )
+    location = str(source.adapter_dir) if has_own_tokenizer else source.base
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise ModelError(_load_failure_message("tokenizer", location, error)) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(
+    name: str,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+    adapter_trainable: bool = False,
+) -> tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase]:
+    """Load model and tokenizer, on the chosen device and dtype, in evaluation mode.
+
+    For an adapter directory the result is a `PeftModel` over the base named in its config;
+    `adapter_trainable=True` keeps the adapter weights trainable so training continues them.
+    """
+    source = resolve_model_source(name)
+    target_device = resolve_device(device)
+    target_dtype = resolve_dtype(dtype, target_device)
+    options: dict[str, object] = {"dtype": target_dtype, "trust_remote_code": trust_remote_code}
+    if attn_implementation is not None:
+        options["attn_implementation"] = attn_implementation
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source.base, **options)
+    except (OSError, ValueError, ImportError) as error:
+        raise ModelError(_load_failure_message("model", source.base, error)) from None
+    # Adapters trained on this model record the portable name, not a machine-specific cache path.
+    model.name_or_path = source.base_name
+    if source.adapter_dir is not None:
+        try:
+            model = PeftModel.from_pretrained(
+                model, str(source.adapter_dir), is_trainable=adapter_trainable
+            )
+        except (OSError, ValueError, RuntimeError) as error:
+            raise ModelError(
+                f"cannot apply adapter {source.adapter_dir} to its base {source.base_name}: {error}"
+            ) from None
+    model.to(target_device)
+    model.eval()
+    return model, load_tokenizer(name, trust_remote_code=trust_remote_code)
+
+
+def _load_failure_message(what: str, location: str, error: Exception) -> str:
+    return (
+        f"cannot load the {what} from {location!r}: {error}. Pass a Hugging Face model id, a local "
+        f"model or adapter directory, or {TINY_MODEL_NAME}; offline, download the model first or "
+        "point to a local copy"
+    )

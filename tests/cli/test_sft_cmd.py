@@ -1,0 +1,131 @@
+"""`halo-forge sft train|datasets`: options over YAML, dry run, command log, dataset table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halo_forge import ui
+from halo_forge.cli import sft_cmd
+from halo_forge.data.jsonl import write_jsonl
+from halo_forge.errors import ConfigError
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fresh_console() -> Iterator[None]:
+    """Each invocation prints to its own captured stdout, not a console bound to an older one."""
+    ui.set_quiet(False)
+    yield
+    ui.set_quiet(False)
+
+
+def _data(tmp_path: Path, count: int = 8) -> Path:
+    path = tmp_path / "train.jsonl"
+    write_jsonl(
+        path,
+        [
+            {"prompt": f"Print {value}.", "completion": f'puts("{value}");'}
+            for value in range(count)
+        ],
+    )
+    return path
+
+
+def _yaml(tmp_path: Path, data: Path) -> Path:
+    config = tmp_path / "sft.yaml"
+    config.write_text(
+        "model:\n  name: builtin:tiny-coder\n"
+        f"data:\n  train_file: {data}\n  validation_split: 0.0\n  max_seq_length: 48\n"
+        "training:\n  num_train_epochs: 3\n  per_device_train_batch_size: 4\n"
+        "  gradient_accumulation_steps: 1\n  learning_rate: 1.0e-3\n"
+        f"output:\n  dir: {tmp_path / 'from-yaml'}\n  save_steps: 100\n  logging_steps: 1\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.mark.slow
+def test_train_options_override_the_yaml_and_write_final_model(
+    tmp_path: Path, log_dir: str
+) -> None:
+    config = _yaml(tmp_path, _data(tmp_path))
+    output = tmp_path / "from-cli"
+
+    result = runner.invoke(
+        sft_cmd.app,
+        [
+            "train",
+            "--config",
+            str(config),
+            "--output",
+            str(output),
+            "--epochs",
+            "1",
+            "--lora-r",
+            "4",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert (output / "final_model" / "adapter_config.json").is_file()
+    assert not (tmp_path / "from-yaml").exists()
+    saved = json.loads((output / "sft_config.json").read_text(encoding="utf-8"))
+    assert saved["training"]["num_train_epochs"] == 1  # CLI beats YAML
+    assert saved["lora"]["r"] == 4
+    assert saved["training"]["learning_rate"] == 1.0e-3  # YAML beats the default
+    adapter = json.loads(
+        (output / "final_model" / "adapter_config.json").read_text(encoding="utf-8")
+    )
+    assert adapter["r"] == 4
+    assert any(Path(log_dir).glob("sft_train_*.log"))
+
+
+def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path: Path) -> None:
+    data = _data(tmp_path, count=10)
+
+    result = runner.invoke(
+        sft_cmd.app,
+        [
+            "train",
+            "--model",
+            "builtin:tiny-coder",
+            "--data",
+            str(data),
+            "--output",
+            str(tmp_path / "out"),
+            "--no-lora",
+            "--batch-size",
+            "2",
+            "--dry-run",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "full fine-tune" in result.output
+    assert "records" in result.output and "10" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_data_source_is_a_config_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        sft_cmd.app,
+        ["train", "--model", "builtin:tiny-coder", "--output", str(tmp_path), "--dry-run"],
+    )
+
+    assert isinstance(result.exception, ConfigError)
+    assert "--data FILE" in str(result.exception)
+
+
+def test_datasets_lists_the_registry_entries_with_solutions() -> None:
+    result = runner.invoke(sft_cmd.app, ["datasets"], env={"COLUMNS": "240"})
+
+    assert result.exit_code == 0, result.output
+    assert "codealpaca" in result.output and "sahil2801/CodeAlpaca-20k" in result.output
+    assert "mbpp" in result.output
+    assert "codeforces_rust" not in result.output  # statements only: nothing to imitate

@@ -1,0 +1,240 @@
+"""SFT end to end on the tiny model: learning, outputs, resume, early stopping, full fine-tune."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+
+from halo_forge.config import SFTConfig, load_config
+from halo_forge.data.jsonl import write_jsonl
+from halo_forge.errors import ConfigError
+from halo_forge.models import TINY_MODEL_NAME, adapter_base_name, ensure_tiny_model, load_model
+from halo_forge.training import plan_sft, run_sft, train_on_records
+
+
+def _records(count: int) -> list[dict[str, str]]:
+    """Short, regular pairs a tiny model picks up within a few dozen steps."""
+    return [
+        {
+            "prompt": f"Write a C function that returns {value} times two.",
+            "completion": f"int f(void) {{ return {value} * 2; }}",
+        }
+        for value in range(count)
+    ]
+
+
+def _config(tmp_path: Path, records: int = 24, **overrides: Any) -> SFTConfig:
+    data_file = tmp_path / "train.jsonl"
+    write_jsonl(data_file, _records(records))
+    settings = {
+        "model.name": TINY_MODEL_NAME,
+        "data.train_file": str(data_file),
+        "data.validation_split": 0.0,
+        "data.max_seq_length": 64,
+        "training.num_train_epochs": 2,
+        "training.per_device_train_batch_size": 4,
+        "training.gradient_accumulation_steps": 1,
+        "training.learning_rate": 3e-3,
+        "training.warmup_ratio": 0.0,
+        "training.lr_scheduler_type": "constant",
+        "output.dir": str(tmp_path / "out"),
+        "output.logging_steps": 1,
+        "output.save_steps": 4,
+        "output.save_total_limit": 10,
+    }
+    settings.update(overrides)
+    return load_config(SFTConfig, None, settings)
+
+
+def _training_log(output_dir: Path) -> dict[str, Any]:
+    return json.loads((output_dir / "training_log.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_loss_goes_down_and_the_output_layout_is_complete(tmp_path: Path) -> None:
+    config = _config(tmp_path, **{"training.num_train_epochs": 3})
+
+    result = run_sft(config)
+
+    log = _training_log(result.output_dir)
+    losses = [entry["loss"] for entry in log["train"]]
+    assert len(losses) == result.outcome.global_step == 18  # 24 records / 4 per step x 3 epochs
+    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3
+    assert all({"learning_rate", "grad_norm"} <= entry.keys() for entry in log["train"])
+    assert log["summary"]["global_step"] == 18
+    assert list((result.output_dir / "logs").glob("events.out.tfevents.*"))
+    assert sorted(path.name for path in result.output_dir.glob("checkpoint-*")) == [
+        "checkpoint-12",
+        "checkpoint-16",
+        "checkpoint-18",
+        "checkpoint-4",
+        "checkpoint-8",
+    ]
+    final = result.final_model_dir
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= {
+        path.name for path in final.iterdir()
+    }
+    assert adapter_base_name(final) == TINY_MODEL_NAME
+    reloaded = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(ensure_tiny_model()), str(final)
+    )
+    trained, _ = load_model(str(final), device="cpu")
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            reloaded.eval()(input_ids=ids).logits, trained(input_ids=ids).logits
+        )
+
+
+@pytest.mark.slow
+def test_save_total_limit_keeps_only_the_newest_checkpoints(tmp_path: Path) -> None:
+    result = run_sft(_config(tmp_path, **{"output.save_total_limit": 2}))
+
+    assert sorted(path.name for path in result.output_dir.glob("checkpoint-*")) == [
+        "checkpoint-12",
+        "checkpoint-8",
+    ]
+
+
+@pytest.mark.slow
+def test_resume_reaches_the_same_step_with_the_same_losses(tmp_path: Path) -> None:
+    uninterrupted = run_sft(_config(tmp_path / "a"))
+    # A run that died after its first checkpoint left only checkpoint-4 behind.
+    resumed_config = _config(tmp_path / "b")
+    checkpoint = Path(resumed_config.output.dir) / "checkpoint-4"
+    shutil.copytree(uninterrupted.output_dir / "checkpoint-4", checkpoint)
+    assert (checkpoint / "optimizer.pt").is_file()
+
+    resumed = run_sft(resumed_config, resume="latest")
+
+    assert resumed.outcome.global_step == uninterrupted.outcome.global_step == 12
+    full_log = {
+        entry["step"]: entry["loss"] for entry in _training_log(uninterrupted.output_dir)["train"]
+    }
+    resumed_log = {
+        entry["step"]: entry["loss"] for entry in _training_log(resumed.output_dir)["train"]
+    }
+    assert sorted(resumed_log) == list(range(1, 13))
+    # Same weights, optimizer state and data order after the checkpoint: the same losses.
+    for step in range(5, 13):
+        assert resumed_log[step] == pytest.approx(full_log[step], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_early_stopping_ends_training_when_validation_stalls(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        records=40,
+        **{
+            "data.validation_split": 0.2,
+            "training.num_train_epochs": 5,
+            "output.save_steps": 2,
+            # No improvement counts unless validation loss drops by 100: it stalls at once.
+            "early_stopping.patience": 2,
+            "early_stopping.threshold": 100.0,
+        },
+    )
+
+    result = run_sft(config)
+
+    evaluations = _training_log(result.output_dir)["eval"]
+    assert result.outcome.stopped_early
+    assert [entry["step"] for entry in evaluations] == [2, 4, 6]  # best, then 2 without progress
+    assert result.outcome.global_step == 6
+    assert result.outcome.eval_loss == pytest.approx(
+        min(entry["eval_loss"] for entry in evaluations)
+    )
+
+
+@pytest.mark.slow
+def test_no_lora_trains_and_saves_the_full_model(tmp_path: Path) -> None:
+    config = _config(tmp_path, records=8, **{"lora.enabled": False, "training.num_train_epochs": 1})
+    original, _ = load_model(TINY_MODEL_NAME, device="cpu")
+
+    result = run_sft(config)
+
+    files = {path.name for path in result.final_model_dir.iterdir()}
+    assert "model.safetensors" in files and "adapter_config.json" not in files
+    trained = AutoModelForCausalLM.from_pretrained(result.final_model_dir)
+    changed = [
+        name
+        for (name, before), after in zip(
+            original.named_parameters(), trained.parameters(), strict=True
+        )
+        if not torch.equal(before, after)
+    ]
+    assert len(changed) == len(list(original.parameters()))  # every weight was trained
+
+
+def test_dry_run_plan_counts_examples_and_steps_without_training(tmp_path: Path) -> None:
+    config = _config(tmp_path, records=30, **{"data.validation_split": 0.1})
+
+    plan = plan_sft(config)
+
+    assert (plan.records, plan.train_examples, plan.validation_examples) == (30, 27, 3)
+    assert plan.optimizer_steps == 14  # ceil(27 / 4) = 7 steps per epoch, 2 epochs
+    assert 0 < plan.completion_tokens < plan.train_tokens
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_train_on_records_continues_an_adapter_for_raft(tmp_path: Path) -> None:
+    first = run_sft(_config(tmp_path / "sft", records=8, **{"training.num_train_epochs": 1}))
+    model, tokenizer = load_model(str(first.final_model_dir), device="cpu", adapter_trainable=True)
+    before = {name: p.detach().clone() for name, p in model.named_parameters() if "lora_" in name}
+
+    result = train_on_records(
+        model,
+        tokenizer,
+        _records(6),
+        tmp_path / "cycle_1",
+        learning_rate=1e-3,
+        epochs=1,
+        batch_size=2,
+        gradient_accumulation_steps=1,
+    )
+
+    assert result.outcome.global_step == 3
+    assert adapter_base_name(result.final_model_dir) == TINY_MODEL_NAME
+    after = dict(model.named_parameters())
+    assert any(not torch.equal(before[name], after[name]) for name in before)
+    assert sorted(before) == sorted(name for name in after if "lora_" in name)  # same adapter
+    assert len(_training_log(result.output_dir)["train"]) == 3
+
+
+def test_data_source_must_be_exactly_one_of_file_and_dataset(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="exactly one"):
+        plan_sft(_config(tmp_path, **{"data.dataset": "codealpaca"}))
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        run_sft(_config(tmp_path), resume="latest")
+
+
+@pytest.mark.slow
+def test_gradient_checkpointing_reaches_the_trainer_and_keeps_the_losses(tmp_path: Path) -> None:
+    settings = {"training.num_train_epochs": 1}
+    plain = run_sft(_config(tmp_path / "plain", records=8, **settings))
+    checkpointed = run_sft(
+        _config(
+            tmp_path / "ckpt", records=8, **settings, **{"training.gradient_checkpointing": True}
+        )
+    )
+
+    arguments = torch.load(
+        checkpointed.output_dir / "checkpoint-2" / "training_args.bin", weights_only=False
+    )
+    assert arguments.activation_checkpointing
+    plain_losses = [entry["loss"] for entry in _training_log(plain.output_dir)["train"]]
+    checkpointed_losses = [
+        entry["loss"] for entry in _training_log(checkpointed.output_dir)["train"]
+    ]
+    assert len(plain_losses) == 2
+    # Same seed, same adapter initialisation and data order; recomputing activations in the
+    # backward pass changes memory use, not the numbers.
+    assert checkpointed_losses == pytest.approx(plain_losses, rel=1e-5)
