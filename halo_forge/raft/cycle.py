@@ -1,0 +1,305 @@
+"""One RAFT cycle as a state machine over files: samples -> verified -> kept -> checkpoint -> stats.
+
+    OUTPUT/cycle_N/samples.jsonl    n completions per prompt, appended batch by batch (fsync)
+    OUTPUT/cycle_N/verified.jsonl   each sample with its reward, appended chunk by chunk
+    OUTPUT/cycle_N/kept.jsonl       the filtered samples training uses (written atomically)
+    OUTPUT/cycle_N/train/           the trainer's working directory (logs, TensorBoard)
+    OUTPUT/cycle_N_final/           the cycle's adapter, renamed into place when complete
+    OUTPUT/cycle_N/stats.json       written last: its presence means the cycle is finished
+
+A stage whose complete output exists is skipped, so resuming is the normal path. Generation
+resumes after the last complete batch (a batch cut short by a kill is dropped and redone),
+verification after the last complete chunk (and the verifier cache makes redone work cheap),
+training restarts from `kept.jsonl`. This module holds the file logic and no model code, so it
+is tested with a plain function as the sampler.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from halo_forge import ui
+from halo_forge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
+from halo_forge.data.records import PromptRecord
+from halo_forge.verifiers.base import RewardLevel, Verifier
+
+#: Samples handed to the verifier per appended chunk (the unit a kill can lose).
+VERIFY_CHUNK = 64
+#: Longest verifier message stored per sample (compiler output can be long).
+DETAILS_LIMIT = 500
+
+#: `(formatted prompts, seed) -> completions[i][j]`, one batch of generation.
+BatchSampler = Callable[[list[str], int], list[list[str]]]
+
+
+@dataclass(frozen=True)
+class CyclePaths:
+    """Where cycle `cycle` of the run in `output_dir` keeps its files."""
+
+    output_dir: Path
+    cycle: int
+
+    @property
+    def directory(self) -> Path:
+        return self.output_dir / f"cycle_{self.cycle}"
+
+    @property
+    def samples(self) -> Path:
+        return self.directory / "samples.jsonl"
+
+    @property
+    def verified(self) -> Path:
+        return self.directory / "verified.jsonl"
+
+    @property
+    def kept(self) -> Path:
+        return self.directory / "kept.jsonl"
+
+    @property
+    def stats(self) -> Path:
+        return self.directory / "stats.json"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.directory / "train"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.output_dir / f"cycle_{self.cycle}_final"
+
+    def is_finished(self) -> bool:
+        return self.stats.is_file() and self.checkpoint.is_dir()
+
+
+@dataclass(frozen=True)
+class CyclePrompt:
+    """A prompt of the run: its stable key, the text the model sees, and its record."""
+
+    key: str
+    text: str
+    record: PromptRecord
+    system_prompt: str | None = None
+
+
+def prompt_key(index: int, record: PromptRecord) -> str:
+    """A key that names the prompt across cycles: its position, plus its task id if it has one."""
+    return f"{index}:{record.task_id}" if record.task_id is not None else str(index)
+
+
+class StopRequest:
+    """Turns the first Ctrl-C (SIGINT) into a request to stop after the current batch.
+
+    Work in flight finishes and is written, then `raise_if_requested` raises KeyboardInterrupt.
+    A second Ctrl-C interrupts at once. Outside the main thread no handler is installed.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        ui.echo("Ctrl-C: stopping after the current batch (again to stop now)", style="yellow")
+
+    def raise_if_requested(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+def expected_samples(prompts: Sequence[CyclePrompt], samples_per_prompt: int) -> int:
+    return len(prompts) * samples_per_prompt
+
+
+def samples_complete(path: Path, prompts: Sequence[CyclePrompt], samples_per_prompt: int) -> bool:
+    """Whether the samples file holds every sample of the cycle (a torn last line does not count)."""
+    if not path.is_file():
+        return False
+    complete = sum(1 for _ in iter_jsonl(path, skip_invalid=True))
+    return complete == expected_samples(prompts, samples_per_prompt)
+
+
+def generate_samples(
+    path: Path,
+    prompts: Sequence[CyclePrompt],
+    sample_batch: BatchSampler,
+    *,
+    samples_per_prompt: int,
+    batch_size: int,
+    seed: int,
+    stop: StopRequest | None = None,
+) -> int:
+    """Append the missing batches of samples to `path`; returns how many samples were generated.
+
+    Batches are fixed slices of `prompts` with seed `seed + batch index`, so a resumed run draws
+    the same batches as an uninterrupted one would. A batch with fewer lines than it should
+    have (a kill during its write) is removed before generation resumes.
+    """
+    batches = [prompts[start : start + batch_size] for start in range(0, len(prompts), batch_size)]
+    done = _complete_batches(path, batches, samples_per_prompt)
+    generated = 0
+    with JsonlAppender(path) as appender, ui.progress() as bar:
+        task = bar.add_task("Generating", total=len(prompts), completed=0)
+        for index, batch in enumerate(batches):
+            if index not in done:
+                completions = sample_batch([prompt.text for prompt in batch], seed + index)
+                appender.append_batch(
+                    _sample_records(batch, completions, index, samples_per_prompt)
+                )
+                generated += len(batch) * samples_per_prompt
+            bar.advance(task, len(batch))
+            if stop is not None and index + 1 < len(batches):
+                stop.raise_if_requested()
+    return generated
+
+
+def _complete_batches(
+    path: Path, batches: Sequence[Sequence[CyclePrompt]], samples_per_prompt: int
+) -> set[int]:
+    if not path.is_file():
+        return set()
+    with JsonlAppender(path) as appender:  # opening drops a torn last line
+        records = appender.existing()
+    counts: dict[int, int] = {}
+    for record in records:
+        counts[record["batch"]] = counts.get(record["batch"], 0) + 1
+    done = {
+        index
+        for index, batch in enumerate(batches)
+        if counts.get(index) == len(batch) * samples_per_prompt
+    }
+    whole = [record for record in records if record["batch"] in done]
+    if len(whole) != len(records):
+        write_jsonl(path, whole)
+    return done
+
+
+def _sample_records(
+    batch: Sequence[CyclePrompt],
+    completions: list[list[str]],
+    batch_index: int,
+    samples_per_prompt: int,
+) -> list[dict[str, Any]]:
+    if len(completions) != len(batch) or any(
+        len(per_prompt) != samples_per_prompt for per_prompt in completions
+    ):
+        raise ValueError(
+            f"the sampler returned {[len(c) for c in completions]} completions for "
+            f"{len(batch)} prompts x {samples_per_prompt}; expected {samples_per_prompt} each"
+        )
+    return [
+        {
+            "sample_id": f"{prompt.key}#{number}",
+            "prompt_key": prompt.key,
+            "batch": batch_index,
+            "prompt": prompt.record.prompt,
+            **({"system_prompt": prompt.system_prompt} if prompt.system_prompt else {}),
+            "completion": completion,
+        }
+        for prompt, per_prompt in zip(batch, completions, strict=True)
+        for number, completion in enumerate(per_prompt)
+    ]
+
+
+def verify_samples(
+    samples_path: Path,
+    verified_path: Path,
+    prompts: Sequence[CyclePrompt],
+    verifier: Verifier,
+    *,
+    stop: StopRequest | None = None,
+    chunk_size: int | None = None,
+) -> int:
+    """Verify the samples not yet in `verified_path`, chunk by chunk; returns how many ran.
+
+    Each prompt record's own verification context (tests, expected output, stdin) goes with
+    its samples. `chunk_size` defaults to `VERIFY_CHUNK`.
+    """
+    chunk_size = chunk_size or VERIFY_CHUNK
+    contexts = {prompt.key: prompt.record.verification_context() for prompt in prompts}
+    with JsonlAppender(verified_path) as appender:
+        finished = {record["sample_id"] for record in appender.existing()}
+        pending = [
+            record for record in read_jsonl(samples_path) if record["sample_id"] not in finished
+        ]
+        with ui.progress() as bar:
+            task = bar.add_task("Verifying", total=len(pending))
+            for start in range(0, len(pending), chunk_size):
+                chunk = pending[start : start + chunk_size]
+                results = verifier.verify_batch(
+                    [record["completion"] for record in chunk],
+                    contexts=[contexts[record["prompt_key"]] for record in chunk],
+                )
+                appender.append_batch(
+                    {
+                        **record,
+                        "reward": result.reward,
+                        "success": result.success,
+                        "compiled": compiled(result.success, result.metadata),
+                        "details": result.details[:DETAILS_LIMIT],
+                        "error": (result.error or "")[:DETAILS_LIMIT] or None,
+                    }
+                    for record, result in zip(chunk, results, strict=True)
+                )
+                bar.advance(task, len(chunk))
+                if stop is not None and start + chunk_size < len(pending):
+                    stop.raise_if_requested()
+    return len(pending)
+
+
+def compiled(success: bool, metadata: dict[str, Any]) -> bool:
+    """Whether a sample got past compilation: it passed, or it failed only when run."""
+    return success or metadata.get("stage") == "run"
+
+
+def read_verified(path: Path, samples_path: Path) -> list[dict[str, Any]]:
+    """The verified records in sample order (a resumed verification appends out of order)."""
+    by_id = {record["sample_id"]: record for record in read_jsonl(path)}
+    return [by_id[record["sample_id"]] for record in read_jsonl(samples_path)]
+
+
+def timed(function: Callable[[], Any]) -> tuple[Any, float]:
+    """`function()` and the seconds it took."""
+    start = time.perf_counter()
+    value = function()
+    return value, time.perf_counter() - start
+
+
+def reward_histogram(rewards: Sequence[float]) -> dict[str, int]:
+    """Sample count per reward value, highest first (keys as text, for JSON)."""
+    counts: dict[float, int] = {}
+    for reward in rewards:
+        counts[round(float(reward), 4)] = counts.get(round(float(reward), 4), 0) + 1
+    return {f"{reward:g}": counts[reward] for reward in sorted(counts, reverse=True)}
+
+
+def verification_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Pass rate, compile rate, mean reward and histogram of a cycle's verified records."""
+    total = len(records) or 1
+    rewards = [float(record["reward"]) for record in records]
+    return {
+        "samples": len(records),
+        "pass_rate": sum(bool(record["success"]) for record in records) / total,
+        "compile_rate": sum(bool(record["compiled"]) for record in records) / total,
+        "mean_reward": sum(rewards) / total,
+        "reward_histogram": reward_histogram(rewards),
+        "correct_samples": sum(reward >= RewardLevel.CORRECT for reward in rewards),
+    }

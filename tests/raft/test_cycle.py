@@ -1,0 +1,154 @@
+"""The cycle's file stages: batch-by-batch generation with resume, chunked verification, stats."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from halo_forge.data.builtin_tasks import generate_tasks
+from halo_forge.data.jsonl import read_jsonl
+from halo_forge.data.records import PromptRecord
+from halo_forge.raft.cycle import (
+    CyclePaths,
+    CyclePrompt,
+    StopRequest,
+    generate_samples,
+    prompt_key,
+    read_verified,
+    reward_histogram,
+    samples_complete,
+    verification_summary,
+    verify_samples,
+)
+from halo_forge.verifiers.registry import build_verifier
+
+
+def _prompts(count: int) -> list[CyclePrompt]:
+    records = [PromptRecord.model_validate(task) for task in generate_tasks("builtin_c", count, 0)]
+    return [
+        CyclePrompt(prompt_key(index, record), record.prompt, record)
+        for index, record in enumerate(records)
+    ]
+
+
+class RecordingSampler:
+    """Answers each prompt with numbered text and remembers every call (prompts, seed)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], int]] = []
+
+    def __call__(self, texts: list[str], seed: int) -> list[list[str]]:
+        self.calls.append((texts, seed))
+        return [[f"answer {seed} {text[:10]} {j}" for j in range(2)] for text in texts]
+
+
+def test_generation_appends_every_batch_with_its_samples(tmp_path):
+    prompts = _prompts(5)
+    sampler = RecordingSampler()
+    path = tmp_path / "samples.jsonl"
+    count = generate_samples(path, prompts, sampler, samples_per_prompt=2, batch_size=2, seed=100)
+    records = read_jsonl(path)
+    assert count == len(records) == 10
+    assert [seed for _, seed in sampler.calls] == [100, 101, 102]
+    assert [record["batch"] for record in records] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    assert len({record["sample_id"] for record in records}) == 10
+    assert samples_complete(path, prompts, 2)
+
+
+def test_resume_skips_finished_batches_and_redoes_a_torn_one(tmp_path):
+    prompts = _prompts(5)
+    path = tmp_path / "samples.jsonl"
+    generate_samples(path, prompts, RecordingSampler(), samples_per_prompt=2, batch_size=2, seed=0)
+    complete = path.read_text().splitlines(keepends=True)
+    # A kill during batch 1: its first sample line is whole, the second torn, later batches absent.
+    path.write_text("".join(complete[:5]) + complete[5][:20])
+    assert not samples_complete(path, prompts, 2)
+    sampler = RecordingSampler()
+    count = generate_samples(path, prompts, sampler, samples_per_prompt=2, batch_size=2, seed=0)
+    assert [seed for _, seed in sampler.calls] == [1, 2]
+    assert count == 6
+    assert path.read_text().splitlines(keepends=True) == complete
+
+
+def test_a_finished_samples_file_is_not_regenerated(tmp_path):
+    prompts = _prompts(3)
+    path = tmp_path / "samples.jsonl"
+    generate_samples(path, prompts, RecordingSampler(), samples_per_prompt=2, batch_size=2, seed=0)
+    sampler = RecordingSampler()
+    assert generate_samples(path, prompts, sampler, samples_per_prompt=2, batch_size=2, seed=0) == 0
+    assert sampler.calls == []
+
+
+def test_stop_request_ends_generation_after_the_current_batch(tmp_path):
+    prompts = _prompts(6)
+    path = tmp_path / "samples.jsonl"
+    stop = StopRequest()
+
+    def sampler_that_asks_to_stop(texts: list[str], seed: int) -> list[list[str]]:
+        stop.requested = True  # as if Ctrl-C arrived while this batch was generated
+        return [["x", "y"] for _ in texts]
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_samples(
+            path,
+            prompts,
+            sampler_that_asks_to_stop,
+            samples_per_prompt=2,
+            batch_size=2,
+            seed=0,
+            stop=stop,
+        )
+    assert len(read_jsonl(path)) == 4  # the batch in flight was written, nothing after it
+
+
+def test_verification_uses_each_prompts_tests_and_resumes_from_its_file(tmp_path):
+    prompts = _prompts(2)
+    solutions = [prompt.record.model_extra["solution"] for prompt in prompts]
+    path = tmp_path / "samples.jsonl"
+
+    def sampler(texts: list[str], seed: int) -> list[list[str]]:
+        # the right program for each prompt, and the other prompt's program (wrong output)
+        index = [prompt.text for prompt in prompts].index(texts[0])
+        return [[solutions[index], solutions[1 - index]]]
+
+    generate_samples(path, prompts, sampler, samples_per_prompt=2, batch_size=1, seed=0)
+    verified_path = tmp_path / "verified.jsonl"
+    with build_verifier("gcc", run_after_compile=True) as verifier:
+        assert verify_samples(path, verified_path, prompts, verifier, chunk_size=1) == 4
+        lines = verified_path.read_text().splitlines(keepends=True)
+        verified_path.write_text("".join(lines[:2]))  # a kill after two chunks
+        assert verify_samples(path, verified_path, prompts, verifier, chunk_size=1) == 2
+    records = read_verified(verified_path, path)
+    assert [record["sample_id"] for record in records] == [r["sample_id"] for r in read_jsonl(path)]
+    assert [record["success"] for record in records] == [True, False, True, False]
+    assert all(record["compiled"] for record in records)
+    summary = verification_summary(records)
+    assert summary["pass_rate"] == 0.5
+    assert summary["compile_rate"] == 1.0
+    assert summary["reward_histogram"]["1"] == 2
+
+
+def test_reward_histogram_counts_each_tier_highest_first():
+    assert reward_histogram([0.0, 1.0, 0.5, 1.0]) == {"1": 2, "0.5": 1, "0": 1}
+
+
+def test_cycle_is_finished_only_with_stats_and_checkpoint(tmp_path):
+    paths = CyclePaths(tmp_path, 3)
+    assert paths.samples == tmp_path / "cycle_3" / "samples.jsonl"
+    paths.directory.mkdir()
+    paths.stats.write_text(json.dumps({"cycle": 3}))
+    assert not paths.is_finished()
+    paths.checkpoint.mkdir()
+    assert paths.is_finished()
+
+
+def test_ctrl_c_sets_the_stop_request_instead_of_interrupting():
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
+            stop.raise_if_requested()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -1,0 +1,72 @@
+"""The end-of-cycle table, the degradation warning and the TensorBoard scalars."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from halo_forge.raft.report import cycle_table, degradation_warning, write_scalars
+
+
+def _stats(cycle: int, pass_rate: float, **extra: object) -> dict[str, object]:
+    return {
+        "cycle": cycle,
+        "prompts": 3,
+        "samples": 12,
+        "pass_rate": pass_rate,
+        "compile_rate": 0.75,
+        "reward_histogram": {"1": 3, "0.5": 6, "0": 3},
+        "kept": 5,
+        "unique_samples": 10,
+        "effective_threshold": 0.5,
+        "reward_threshold": 1.0,
+        "keep_top_percent": 0.5,
+        "learning_rate": 5e-5,
+        "train_loss": 1.25,
+        "grad_norm": 0.5,
+        "generation_seconds": 2.0,
+        "generation_tokens_per_second": 100.0,
+        "training_seconds": None,
+        **extra,
+    }
+
+
+def _render(stats: dict[str, object]) -> str:
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(cycle_table(stats))
+    return console.export_text()
+
+
+def test_table_shows_every_cycle_number():
+    text = _render(_stats(2, 0.25))
+    for expected in (
+        "RAFT cycle 2",
+        "25.0%",
+        "75.0%",
+        "1: 3  0.5: 6  0: 3",
+        "5 of 10 unique",
+        "0.5 (configured 1)",
+        "5.00e-05",
+        "1.2500",
+        "2.0s, 100.0 tokens/s",
+        "resumed (done earlier)",
+    ):
+        assert expected in text
+
+
+def test_degradation_warning_only_when_pass_rate_falls():
+    assert degradation_warning(None, _stats(1, 0.5)) is None
+    assert degradation_warning(_stats(1, 0.5), _stats(2, 0.5)) is None
+    warning = degradation_warning(_stats(1, 0.5), _stats(2, 0.25))
+    assert warning is not None and "50.0%" in warning and "25.0%" in warning
+
+
+def test_scalars_are_written_per_cycle_and_skip_missing_numbers(tmp_path):
+    write_scalars(tmp_path, _stats(1, 0.25))
+    write_scalars(tmp_path, _stats(2, 0.5))
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("raft/pass_rate")] == [(1, 0.25), (2, 0.5)]
+    assert "raft/training_seconds" not in events.Tags()["scalars"]

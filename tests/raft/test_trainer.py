@@ -1,0 +1,136 @@
+"""Full RAFT cycles with the builtin tiny model on CPU, the real gcc verifier and builtin C tasks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from halo_forge.config.models import RAFTConfig
+from halo_forge.data.builtin_tasks import generate_tasks
+from halo_forge.data.jsonl import read_jsonl
+from halo_forge.errors import ConfigError
+from halo_forge.models.loading import adapter_base_name, load_model
+from halo_forge.raft.report import TENSORBOARD_DIR
+from halo_forge.raft.trainer import RUN_LOG_FILE, RAFTTrainer
+from halo_forge.verifiers.registry import build_verifier
+
+pytestmark = pytest.mark.slow
+
+TASKS = generate_tasks("builtin_c", 2, 0)
+
+
+def _config(**raft: object) -> RAFTConfig:
+    return RAFTConfig.model_validate(
+        {
+            "raft": {
+                "num_cycles": 2,
+                "samples_per_prompt": 2,
+                "reward_threshold": 0.5,
+                "keep_top_percent": 1.0,
+                "min_samples": 1,
+                **raft,
+            },
+            "generation": {"max_new_tokens": 32, "batch_size": 2},
+            "training": {"batch_size": 2, "gradient_accumulation_steps": 1, "learning_rate": 1e-3},
+            "verifier": {"type": "gcc", "run_after_compile": True},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("raft") / "run"
+    with build_verifier("gcc", run_after_compile=True) as verifier:
+        trainer = RAFTTrainer(
+            verifier=verifier, model="builtin:tiny-coder", config=_config(), output_dir=output
+        )
+        result = trainer.run(TASKS)
+    return output, result
+
+
+def test_each_cycle_writes_its_files_and_a_loadable_adapter(finished_run):
+    output, result = finished_run
+    for cycle in (1, 2):
+        directory = output / f"cycle_{cycle}"
+        samples = read_jsonl(directory / "samples.jsonl")
+        verified = read_jsonl(directory / "verified.jsonl")
+        assert len(samples) == len(verified) == len(TASKS) * 2
+        assert {r["sample_id"] for r in samples} == {r["sample_id"] for r in verified}
+        kept = read_jsonl(directory / "kept.jsonl")
+        stats = json.loads((directory / "stats.json").read_text())
+        assert stats["kept"] == len(kept)
+        assert all(r["reward"] >= stats["effective_threshold"] > 0 for r in kept)
+        checkpoint = output / f"cycle_{cycle}_final"
+        assert adapter_base_name(checkpoint) == "builtin:tiny-coder"
+    model, _ = load_model(str(result.final_checkpoint))
+    assert type(model).__name__ == "PeftModelForCausalLM"
+
+
+def test_training_log_has_one_row_per_cycle_with_the_table_numbers(finished_run):
+    output, result = finished_run
+    rows = json.loads((output / RUN_LOG_FILE).read_text())
+    assert [row["cycle"] for row in rows] == [1, 2]
+    assert rows == result.cycles
+    first = rows[0]
+    for key in ("pass_rate", "compile_rate", "reward_histogram", "kept", "learning_rate"):
+        assert key in first
+    assert sum(first["reward_histogram"].values()) == first["samples"] == 4
+    assert first["kept"] > 0  # min_samples admits the best non-zero tier
+    assert first["train_loss"] is not None and first["grad_norm"] is not None
+    assert first["training_seconds"] > 0
+
+
+def test_each_cycle_trains_the_same_adapter_onward(finished_run):
+    output, _ = finished_run
+    first = load_file(output / "cycle_1_final" / "adapter_model.safetensors")
+    second = load_file(output / "cycle_2_final" / "adapter_model.safetensors")
+    assert first.keys() == second.keys()
+    assert any(not torch.equal(first[name], second[name]) for name in first)
+    assert any(name.endswith("lora_B.weight") and first[name].abs().sum() > 0 for name in first)
+
+
+def test_cycle_scalars_reach_tensorboard(finished_run):
+    output, _ = finished_run
+    events = EventAccumulator(str(output / TENSORBOARD_DIR))
+    events.Reload()
+    pass_rates = events.Scalars("raft/pass_rate")
+    assert [event.step for event in pass_rates] == [1, 2]
+
+
+def test_rerunning_a_finished_run_skips_every_stage(finished_run):
+    output, result = finished_run
+    stamps = {path: path.stat().st_mtime_ns for path in output.rglob("*.jsonl")}
+    again = RAFTTrainer(model="builtin:tiny-coder", config=_config(), output_dir=output)
+    # The first run was given a verifier instance; the same settings without it differ.
+    with pytest.raises(ConfigError, match=r"verifier\.instance"):
+        again.run(TASKS)
+    with build_verifier("gcc", run_after_compile=True) as verifier:
+        rerun = RAFTTrainer(
+            verifier=verifier, model="builtin:tiny-coder", config=_config(), output_dir=output
+        ).run(TASKS)
+    assert rerun.cycles == result.cycles
+    with build_verifier("gcc", run_after_compile=True) as verifier:
+        first_only = RAFTTrainer(
+            verifier=verifier, model="builtin:tiny-coder", config=_config(), output_dir=output
+        ).run(TASKS, num_cycles=1)
+    assert first_only.cycles == result.cycles[:1]
+    assert first_only.final_checkpoint == output / "cycle_1_final"
+    assert {path: path.stat().st_mtime_ns for path in output.rglob("*.jsonl")} == stamps
+
+
+def test_resuming_with_other_settings_names_the_changed_keys(finished_run):
+    output, _ = finished_run
+    trainer = RAFTTrainer(
+        model="builtin:tiny-coder", config=_config(reward_threshold=0.8), output_dir=output
+    )
+    with pytest.raises(ConfigError, match=r"raft\.reward_threshold"):
+        trainer.run(TASKS)
+
+
+def test_a_trainer_needs_a_model_to_start_from():
+    with pytest.raises(ConfigError, match="sft_checkpoint"):
+        RAFTTrainer(config=RAFTConfig())
