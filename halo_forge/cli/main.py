@@ -49,12 +49,25 @@ def root(
 
 def _register_commands() -> None:
     """Attach every command group; imports stay inside so `--help` never loads torch."""
-    from halo_forge.cli import config_cmd, data_cmd, data_generate_cmd, info_cmd
+    from halo_forge.cli import (
+        benchmark_cmd,
+        config_cmd,
+        data_cmd,
+        data_generate_cmd,
+        info_cmd,
+        raft_cmd,
+        sft_cmd,
+        verify_cmd,
+    )
 
-    app.command("info")(info_cmd.info)
-    app.add_typer(config_cmd.app, name="config")
     data_cmd.app.command("generate")(data_generate_cmd.generate)
     app.add_typer(data_cmd.app, name="data")
+    app.add_typer(sft_cmd.app, name="sft")
+    app.add_typer(raft_cmd.app, name="raft")
+    app.command("verify")(verify_cmd.verify)
+    app.add_typer(benchmark_cmd.app, name="benchmark")
+    app.add_typer(config_cmd.app, name="config")
+    app.command("info")(info_cmd.info)
 
 
 _register_commands()

@@ -1,0 +1,120 @@
+"""`compare`: the table of two results the tests produce, its differences, and the PNG chart."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from halo_forge.benchmark.compare import (
+    comparison_table,
+    difference,
+    load_runs,
+    metric_names,
+    metric_value,
+    plot_comparison,
+)
+from halo_forge.benchmark.results import Timing, build_result, samples_path_for, write_result
+from halo_forge.benchmark.run import verify_samples
+from halo_forge.data.records import PromptRecord
+from halo_forge.errors import DataError
+from halo_forge.verifiers.python_tests import MBPPVerifier
+
+TESTS = "assert square(2) == 4\nassert square(3) == 9\n"
+CORRECT = "def square(x):\n    return x * x\n"
+WRONG = "def square(x):\n    return x + x\n"  # right for 2 only
+BROKEN = "def square(x)\n    return x * x\n"
+
+
+def _write_run(directory: Path, name: str, completions: list[str], k: list[int]) -> Path:
+    """Verify `completions` of one MBPP-style prompt for real and write them as a result."""
+    record = PromptRecord(prompt="Write square(x).", task_id="sq", tests=TESTS)
+    with MBPPVerifier(use_cache=False) as verifier:
+        samples = verify_samples(verifier, [record], [completions])
+    output = directory / f"{name}.json"
+    result = build_result(
+        samples,
+        k_values=k,
+        samples_per_prompt=len(completions),
+        model=f"models/{name}",
+        verifier="mbpp",
+        prompt_format="chat template",
+        timing=Timing(generation=1.0, verification=1.0, total=2.0),
+        config={},
+        samples_file=samples_path_for(output).name,
+    )
+    write_result(result, samples, output)
+    return output
+
+
+@pytest.fixture(scope="module")
+def two_results(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    directory = tmp_path_factory.mktemp("compare")
+    return [
+        _write_run(directory, "base", [CORRECT, WRONG, BROKEN, BROKEN], k=[1, 2]),
+        _write_run(directory, "raft", [CORRECT, CORRECT, CORRECT, WRONG], k=[1, 2, 4]),
+    ]
+
+
+def test_differences_are_taken_from_the_first_result(two_results: list[Path]) -> None:
+    base, raft = (run.result for run in load_runs(two_results))
+
+    assert metric_names(load_runs(two_results)) == [
+        "pass@1",
+        "pass@2",
+        "pass@4",
+        "compile_rate",
+        "pass_rate",
+    ]
+    assert difference(metric_value(raft, "pass_rate"), metric_value(base, "pass_rate")) == 0.5
+    assert difference(metric_value(raft, "compile_rate"), metric_value(base, "compile_rate")) == (
+        pytest.approx(0.5)
+    )
+    # pass@2: base 1 - C(3,2)/C(4,2) = 1/2, raft 1 - 0 = 1
+    assert difference(metric_value(raft, "pass@2"), metric_value(base, "pass@2")) == (
+        pytest.approx(0.5)
+    )
+    assert metric_value(base, "pass@4") is None
+    assert difference(metric_value(raft, "pass@4"), metric_value(base, "pass@4")) is None
+
+
+def test_table_shows_each_run_with_percentages_and_signed_changes(two_results: list[Path]) -> None:
+    console = Console(width=200, record=True)
+
+    console.print(comparison_table(load_runs(two_results)))
+    text = console.export_text()
+
+    base_line = next(line for line in text.splitlines() if "models/base" in line)
+    raft_line = next(line for line in text.splitlines() if "models/raft" in line)
+    assert "25.0%" in base_line and "50.0%" in base_line and "n/a" in base_line
+    assert "(+" not in base_line  # the baseline has no change against itself
+    assert "75.0% (+50.0)" in raft_line  # pass rate and pass@1: 1/4 -> 3/4
+    assert "100.0% (+50.0)" in raft_line  # compile rate 2/4 -> 4/4, pass@2 1/2 -> 1
+    assert "n/a" not in raft_line  # pass@4 exists for the run with 4 samples
+
+
+def test_plot_writes_a_valid_png(two_results: list[Path], tmp_path: Path) -> None:
+    path = plot_comparison(load_runs(two_results), tmp_path / "plots" / "compare.png")
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 100 and height > 100
+
+
+def test_compare_needs_two_results(two_results: list[Path]) -> None:
+    with pytest.raises(DataError, match="at least two"):
+        load_runs(two_results[:1])
+
+
+def test_compare_refuses_a_file_that_is_not_a_result(
+    two_results: list[Path], tmp_path: Path
+) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"accuracy": 0.5}')
+
+    with pytest.raises(DataError, match="not a benchmark result"):
+        load_runs([two_results[0], other])

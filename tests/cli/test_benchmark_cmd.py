@@ -1,0 +1,192 @@
+"""`halo-forge benchmark run|compare|eval`: options over YAML, the files written, the table, logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halo_forge import ui
+from halo_forge.benchmark.results import load_result
+from halo_forge.cli import benchmark_cmd
+from halo_forge.cli.benchmark_cmd import parse_k_values
+from halo_forge.data.jsonl import write_jsonl
+from halo_forge.errors import ConfigError
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fresh_console() -> Iterator[None]:
+    """Each invocation prints to its own captured stdout, not a console bound to an older one."""
+    ui.set_quiet(False)
+    yield
+    ui.set_quiet(False)
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A `benchmark run` (YAML + options) and a `benchmark eval`, both through the CLI."""
+    directory = tmp_path_factory.mktemp("benchmark_cli")
+    prompts = directory / "prompts.jsonl"
+    write_jsonl(
+        prompts,
+        [
+            {"prompt": "Write a C++ program that prints 42.", "expected_output": "42\n"},
+            {"prompt": "Write a C++ program that prints 7.", "expected_output": "7\n"},
+            {"prompt": "Write a C++ program that prints 9.", "expected_output": "9\n"},
+        ],
+    )
+    config = directory / "benchmark.yaml"
+    config.write_text(
+        "model: builtin:tiny-coder\n"
+        f"prompts: {prompts}\n"
+        "verifier:\n  type: gcc\n  run_after_compile: true\n"
+        "samples: 5\nk: [1, 5]\nmax_new_tokens: 10\n"
+        f"output: {directory / 'from-yaml.json'}\n",
+        encoding="utf-8",
+    )
+    run_output = directory / "run.json"
+    ui.set_quiet(False)
+    run = runner.invoke(
+        benchmark_cmd.app,
+        [
+            "run",
+            "--config",
+            str(config),
+            "--samples",
+            "2",
+            "--k",
+            "1,2",
+            "--max-prompts",
+            "2",
+            "--output",
+            str(run_output),
+            "--hardware-metrics",
+        ],
+    )
+    humaneval = directory / "HumanEval.jsonl"
+    humaneval.write_text(
+        json.dumps(
+            {
+                "task_id": "HumanEval/0",
+                "prompt": 'def add(a, b):\n    """Return a + b."""\n',
+                "canonical_solution": "    return a + b\n",
+                "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n",
+                "entry_point": "add",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    eval_output = directory / "eval.json"
+    evaluation = runner.invoke(
+        benchmark_cmd.app,
+        [
+            "eval",
+            "--model",
+            "builtin:tiny-coder",
+            "--benchmark",
+            "humaneval",
+            "--from",
+            str(humaneval),
+            "--samples-per-prompt",
+            "2",
+            "--max-new-tokens",
+            "10",
+            "--output",
+            str(eval_output),
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    assert evaluation.exit_code == 0, evaluation.output
+    (directory / "run.txt").write_text(run.output, encoding="utf-8")
+    (directory / "eval.txt").write_text(evaluation.output, encoding="utf-8")
+    return {
+        "directory": directory,
+        "run": run_output,
+        "run_printed": directory / "run.txt",
+        "eval": eval_output,
+        "eval_printed": directory / "eval.txt",
+    }
+
+
+def test_run_options_override_the_yaml(produced: dict[str, Path]) -> None:
+    result = load_result(produced["run"])
+
+    assert not (produced["directory"] / "from-yaml.json").exists()
+    assert (result.prompts, result.samples_per_prompt, result.total) == (2, 2, 4)
+    assert set(result.pass_at_k) == {"pass@1", "pass@2"}
+    assert result.config["max_new_tokens"] == 10  # from the YAML
+    assert result.config["verifier"] == {"type": "gcc", "run_after_compile": True}
+    assert result.hardware is not None
+    assert (produced["directory"] / "run.samples.jsonl").is_file()
+
+
+def test_run_prints_the_metrics_and_logs_the_command(
+    produced: dict[str, Path], log_dir: str
+) -> None:
+    printed = produced["run_printed"].read_text(encoding="utf-8")
+
+    assert "pass@2" in printed and "compile rate" in printed and "pass rate" in printed
+    assert "peak memory" in printed
+    assert any(Path(log_dir).glob("benchmark_run_*.log"))
+    assert any(Path(log_dir).glob("benchmark_eval_*.log"))
+
+
+def test_eval_reports_the_prompt_format_it_used(produced: dict[str, Path]) -> None:
+    result = load_result(produced["eval"])
+
+    assert (result.verifier, result.total) == ("humaneval", 2)
+    assert "HumanEval" in produced["eval_printed"].read_text(encoding="utf-8")
+    assert "raw prompt" in result.prompt_format
+
+
+def test_compare_prints_both_runs_and_writes_the_plot(
+    produced: dict[str, Path], tmp_path: Path, log_dir: str
+) -> None:
+    plot = tmp_path / "compare.png"
+
+    result = runner.invoke(
+        benchmark_cmd.app,
+        ["compare", str(produced["run"]), str(produced["eval"]), "--plot", str(plot)],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "run" in result.output and "eval" in result.output
+    assert "pass@2" in result.output and "compile_rate" in result.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(Path(log_dir).glob("benchmark_compare_*.log"))
+
+
+def test_k_larger_than_samples_is_a_config_error(produced: dict[str, Path]) -> None:
+    result = runner.invoke(
+        benchmark_cmd.app,
+        [
+            "run",
+            "--model",
+            "builtin:tiny-coder",
+            "--prompts",
+            str(produced["directory"] / "prompts.jsonl"),
+            "--samples",
+            "2",
+            "--k",
+            "1,10",
+        ],
+    )
+
+    assert isinstance(result.exception, ConfigError)
+    assert "--samples" in str(result.exception)
+
+
+@pytest.mark.parametrize("text", ["1,five", ","])
+def test_bad_k_values_say_the_expected_form(text: str) -> None:
+    with pytest.raises(ConfigError, match="1,5,10"):
+        parse_k_values(text)
+
+
+def test_k_values_are_parsed_from_a_comma_list() -> None:
+    assert parse_k_values("1, 5,10") == [1, 5, 10]
