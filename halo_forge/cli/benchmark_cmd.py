@@ -13,7 +13,9 @@ from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
     BENCHMARK_OPTION_KEYS,
     RAFT_OPTION_KEYS,
+    VERIFIER_OPTION_HELP,
     overrides_from_options,
+    verifier_option_overrides,
 )
 from halo_forge.config import BenchmarkConfig, RAFTConfig, load_config
 from halo_forge.errors import ConfigError
@@ -95,6 +97,7 @@ def run(
     output: str | None = typer.Option(
         None, "--output", help="Result JSON (default results/benchmark.json); samples beside it."
     ),
+    verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
     hardware_metrics: bool = typer.Option(
         False, "--hardware-metrics", help="Record peak accelerator memory and peak RSS."
     ),
@@ -103,6 +106,7 @@ def run(
     from halo_forge.benchmark.run import run_benchmark  # torch loads only when a command runs
 
     overrides = overrides_from_options(BENCHMARK_OPTION_KEYS, locals())
+    overrides |= verifier_option_overrides(verifier_option)
     if k is not None:
         overrides["k"] = parse_k_values(k)
     settings = load_config(BenchmarkConfig, config, overrides)
@@ -196,6 +200,7 @@ def full(
     max_new_tokens: int | None = typer.Option(
         None, "--max-new-tokens", help="Longest completion (tokens), in RAFT and benchmarks."
     ),
+    verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
 ) -> None:
     """Baseline benchmark, RAFT for N cycles, final benchmark, and a summary with plots."""
     from halo_forge.benchmark.full import run_full  # torch loads only when a command runs
@@ -203,7 +208,9 @@ def full(
 
     options = {"model": model, "prompts": prompts, "verifier": verifier, "cycles": cycles}
     options |= {"samples_per_prompt": samples_per_prompt, "max_new_tokens": max_new_tokens}
-    settings = load_config(RAFTConfig, config, overrides_from_options(RAFT_OPTION_KEYS, options))
+    overrides = overrides_from_options(RAFT_OPTION_KEYS, options)
+    overrides |= verifier_option_overrides(verifier_option)
+    settings = load_config(RAFTConfig, config, overrides)
     if model is not None:
         settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint
     k_values = parse_k_values(k) if k is not None else None

@@ -7,8 +7,11 @@ also what the precedence tests iterate over, key by key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import typer
+import yaml
 
 SFT_OPTION_KEYS: dict[str, str] = {
     "model": "model.name",
@@ -67,3 +70,34 @@ def overrides_from_options(
 ) -> dict[str, Any]:
     """Dotted config keys for the options that were given (None means "not on the command line")."""
     return {key: options[name] for name, key in mapping.items() if options.get(name) is not None}
+
+
+def parse_key_values(assignments: Sequence[str], option: str) -> dict[str, Any]:
+    """`["run_timeout=2", "flags=[-O1, -Wall]"]` -> options; values are read as YAML."""
+    options: dict[str, Any] = {}
+    for assignment in assignments:
+        key, separator, raw_value = assignment.partition("=")
+        if not separator or not key.strip():
+            raise typer.BadParameter(
+                f"{assignment!r} is not KEY=VALUE (e.g. {option} run_timeout=2)", param_hint=option
+            )
+        try:
+            options[key.strip()] = yaml.safe_load(raw_value) if raw_value else ""
+        except yaml.YAMLError as error:
+            raise typer.BadParameter(f"{assignment!r}: value is not valid YAML ({error})") from None
+    return options
+
+
+def verifier_option_overrides(assignments: Sequence[str]) -> dict[str, Any]:
+    """`--verifier-option KEY=VALUE` flags as config overrides of the `verifier` section."""
+    return {
+        f"verifier.{key}": value
+        for key, value in parse_key_values(assignments, "--verifier-option").items()
+    }
+
+
+#: The repeatable option that sets any typed option of the chosen verifier.
+VERIFIER_OPTION_HELP = (
+    "Verifier option KEY=VALUE (YAML value), repeatable: "
+    "--verifier-option run_after_compile=true --verifier-option language=c."
+)

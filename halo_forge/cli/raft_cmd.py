@@ -8,7 +8,12 @@ import typer
 
 from halo_forge import ui
 from halo_forge.cli.logfile import command_log
-from halo_forge.cli.overrides import RAFT_OPTION_KEYS, overrides_from_options
+from halo_forge.cli.overrides import (
+    RAFT_OPTION_KEYS,
+    VERIFIER_OPTION_HELP,
+    overrides_from_options,
+    verifier_option_overrides,
+)
 from halo_forge.config import RAFTConfig, load_config
 from halo_forge.errors import ConfigError
 
@@ -84,6 +89,7 @@ def train(
     seed: int | None = typer.Option(
         None, "--seed", help="Seed for sampling and fair tie-breaking."
     ),
+    verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
     force: bool = typer.Option(
         False, "--force", help="Resume even though settings changed since the run began."
     ),
@@ -97,7 +103,9 @@ def train(
 
     if model is not None and checkpoint is not None:
         raise ConfigError("give either --model or --checkpoint, not both")
-    settings = load_config(RAFTConfig, config, overrides_from_options(RAFT_OPTION_KEYS, locals()))
+    overrides = overrides_from_options(RAFT_OPTION_KEYS, locals())
+    overrides |= verifier_option_overrides(verifier_option)
+    settings = load_config(RAFTConfig, config, overrides)
     if model is not None:
         settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint
     if settings.prompts is None:

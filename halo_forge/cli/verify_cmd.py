@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.table import Table
 
 from halo_forge import ui
 from halo_forge.cli.logfile import command_log
+from halo_forge.cli.overrides import parse_key_values
 from halo_forge.data.jsonl import JsonlAppender, iter_jsonl
 from halo_forge.errors import DataError
 from halo_forge.verifiers.base import Verifier, VerifyResult
@@ -27,22 +27,6 @@ from halo_forge.verifiers.registry import available_verifiers, build_verifier
 
 #: Fields that may hold the model output, in order of preference.
 CODE_FIELDS = ("completion", "code", "text")
-
-
-def parse_set_options(assignments: list[str]) -> dict[str, Any]:
-    """`["run_timeout=2", "flags=[-O1, -Wall]"]` -> options; values are read as YAML."""
-    options: dict[str, Any] = {}
-    for assignment in assignments:
-        key, separator, raw_value = assignment.partition("=")
-        if not separator or not key.strip():
-            raise typer.BadParameter(
-                f"{assignment!r} is not KEY=VALUE (e.g. --set run_timeout=2)", param_hint="--set"
-            )
-        try:
-            options[key.strip()] = yaml.safe_load(raw_value) if raw_value else ""
-        except yaml.YAMLError as error:
-            raise typer.BadParameter(f"{assignment!r}: value is not valid YAML ({error})") from None
-    return options
 
 
 def _code_of(record: dict[str, Any], path: Path, line: int) -> tuple[str, str]:
@@ -128,7 +112,7 @@ def verify(
 ) -> None:
     """Score every completion of INPUT_FILE with a verifier; resumes an interrupted run."""
     with command_log("verify"):
-        options = parse_set_options(set_options)
+        options = parse_key_values(set_options, "--set")
         for key, value in (
             ("run_after_compile", run_after_compile),
             ("timeout", timeout),

@@ -13,7 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from halo_forge import ui
-from halo_forge.cli.verify_cmd import parse_set_options, verify
+from halo_forge.cli.overrides import parse_key_values
+from halo_forge.cli.verify_cmd import verify
 from halo_forge.errors import DataError, VerifierError
 
 SUM = "#include <iostream>\nint main() { int a, b; std::cin >> a >> b; std::cout << a + b; }\n"
@@ -132,14 +133,16 @@ def test_help_lists_the_verifiers() -> None:
 
 
 def test_set_values_are_read_as_yaml() -> None:
-    assert parse_set_options(["run_timeout=2.5", "flags=[-O1, -Wall]", "link=false", "x="]) == {
+    assert parse_key_values(
+        ["run_timeout=2.5", "flags=[-O1, -Wall]", "link=false", "x="], "--set"
+    ) == {
         "run_timeout": 2.5,
         "flags": ["-O1", "-Wall"],
         "link": False,
         "x": "",
     }
     with pytest.raises(typer.BadParameter, match="KEY=VALUE"):
-        parse_set_options(["run_timeout"])
+        parse_key_values(["run_timeout"], "--set")
 
 
 def test_verify_runs_as_a_real_command(tmp_path: Path) -> None:

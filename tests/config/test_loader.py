@@ -6,6 +6,7 @@ import typing
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 from pydantic import BaseModel
 
@@ -14,6 +15,7 @@ from halo_forge.cli.overrides import (
     RAFT_OPTION_KEYS,
     SFT_OPTION_KEYS,
     overrides_from_options,
+    verifier_option_overrides,
 )
 from halo_forge.config import BenchmarkConfig, RAFTConfig, SFTConfig, load_config, load_yaml
 from halo_forge.config.loader import detect_config_type, validate_config
@@ -225,3 +227,18 @@ def test_cli_over_yaml_over_default(
     given = {**all_options_absent, option: cli_value}
     cli_and_yaml = load_config(model, path, overrides_from_options({option: key}, given))
     assert _get(cli_and_yaml, key) == cli_value
+
+
+def test_verifier_options_from_the_command_line_join_the_yaml_ones(tmp_path: Path) -> None:
+    path = write_yaml(
+        tmp_path, "verifier:\n  type: gcc\n  run_after_compile: false\n  timeout: 9\n"
+    )
+    overrides = verifier_option_overrides(["run_after_compile=true", "language=c"])
+    config = load_config(RAFTConfig, path, overrides)
+    assert config.verifier.type == "gcc"
+    assert config.verifier.options() == {"run_after_compile": True, "timeout": 9, "language": "c"}
+
+
+def test_malformed_verifier_option_names_the_flag() -> None:
+    with pytest.raises(typer.BadParameter, match="--verifier-option"):
+        verifier_option_overrides(["run_after_compile"])
