@@ -71,6 +71,7 @@ from halo_forge.verifiers.sandbox_process import (
     rlimits_for,
     start_confined,
     tool_path,
+    tools_under_tmp,
 )
 
 __all__ = [
@@ -316,6 +317,8 @@ class Sandbox:
         if self.isolation.network == BUBBLEWRAP:
             command = [tool_path("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev"]
             command += ["--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+            for path in tools_under_tmp(argv[0]):
+                command += ["--ro-bind", str(path), str(path)]
             for path in (workdir, *self.writable_paths, *delegated_cgroups):
                 command += ["--bind", str(path), str(path)]
             command += ["--chdir", str(workdir), "--unshare-pid", "--unshare-ipc"]

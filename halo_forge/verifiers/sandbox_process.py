@@ -17,6 +17,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -222,3 +223,25 @@ def _has_live_member(process_group: int) -> bool:
         if int(group) == process_group and state != b"Z":
             return True
     return False
+
+
+def tools_under_tmp(program: str) -> list[Path]:
+    """Host directories under /tmp that sandboxed programs still need to read.
+
+    bubblewrap gives each run a fresh, empty /tmp; a checkout or virtual environment that lives
+    under /tmp (CI runners often clone there) would vanish with it, taking the interpreter that
+    runs Python verifiers and the harness it imports. These directories are bound back read-only:
+    the interpreter's prefixes, this package's parent directory, and the program's own folder.
+    """
+    candidates = {
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.executable).resolve().parent,
+        Path(__file__).resolve().parents[2],
+    }
+    resolved = shutil.which(program)
+    if resolved is not None:
+        candidates.add(Path(resolved).resolve().parent)
+    temporary = Path("/tmp")
+    inside = {path.resolve() for path in candidates if path.resolve().is_relative_to(temporary)}
+    return sorted(path for path in inside if path != temporary and path.is_dir())

@@ -31,6 +31,7 @@ from halo_forge.verifiers.sandbox import (
     run_sandboxed,
 )
 from halo_forge.verifiers.sandbox_cgroups import PARENT_PREFIX, find_hierarchies
+from halo_forge.verifiers.sandbox_process import tools_under_tmp
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = SandboxLimits(wall_timeout_s=5.0)
@@ -595,3 +596,16 @@ def test_runs_leave_no_cgroups_behind() -> None:
         if child.is_dir()
     ]
     assert leftovers == []
+
+
+def test_a_program_installed_under_tmp_stays_reachable(tmp_path: Path) -> None:
+    # bubblewrap gives each run an empty /tmp; a checkout or venv under /tmp must survive it.
+    assert tmp_path.resolve().is_relative_to("/tmp")
+    tool = tmp_path / "bin" / "greet"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\necho hello from $0\n")
+    tool.chmod(0o755)
+    assert tool.parent.resolve() in tools_under_tmp(str(tool))
+    result = run_sandboxed([str(tool)])
+    assert result.ok, result.stderr
+    assert result.stdout == f"hello from {tool}\n"
