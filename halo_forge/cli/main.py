@@ -54,12 +54,15 @@ def _register_commands() -> None:
         config_cmd,
         data_cmd,
         data_generate_cmd,
+        demo_cmd,
         info_cmd,
         raft_cmd,
+        selftest_cmd,
         sft_cmd,
         verify_cmd,
     )
 
+    app.command("demo")(demo_cmd.demo)
     data_cmd.app.command("generate")(data_generate_cmd.generate)
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(sft_cmd.app, name="sft")
@@ -68,6 +71,7 @@ def _register_commands() -> None:
     app.add_typer(benchmark_cmd.app, name="benchmark")
     app.add_typer(config_cmd.app, name="config")
     app.command("info")(info_cmd.info)
+    app.command("test")(selftest_cmd.test)
 
 
 _register_commands()

@@ -1,0 +1,108 @@
+"""The demo pipeline end to end on a reduced preset: real tasks, real gcc, the embedded model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from halo_forge.data.builtin_tasks import generate_tasks
+from halo_forge.data.jsonl import read_jsonl
+from halo_forge.demo import QUICK, DemoRun, run_demo
+from halo_forge.demo.pipeline import split_by_prompt
+from halo_forge.errors import ConfigError
+
+# Small enough for a test, with every stage doing real work (a training step, real samples).
+TINY_PRESET = replace(
+    QUICK,
+    task_count=48,
+    heldout_tasks=6,
+    raft_tasks=6,
+    sft_epochs=1.0,
+    raft_samples_per_prompt=2,
+    raft_epochs=1,
+    benchmark_samples=2,
+    benchmark_k=(1, 2),
+    max_new_tokens=48,
+)
+
+
+def test_split_keeps_every_prompt_text_in_one_part() -> None:
+    tasks = generate_tasks("builtin_c", 400, seed=3)
+
+    split = split_by_prompt(tasks, heldout_tasks=40, raft_tasks=60, seed=3)
+
+    texts = [{task["prompt"] for task in part} for part in (split.sft, split.raft, split.heldout)]
+    assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+    assert len(split.heldout) >= 40 and len(split.raft) >= 60
+    assert len(split.sft) + len(split.raft) + len(split.heldout) == len(tasks)
+
+
+def test_split_that_leaves_no_sft_tasks_is_refused() -> None:
+    with pytest.raises(ConfigError, match="task_count"):
+        split_by_prompt(generate_tasks("builtin_c", 20, seed=0), 10, 10, seed=0)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoRun, object]:
+    run = DemoRun(output=tmp_path_factory.mktemp("demo"), cycles=1, settings=TINY_PRESET)
+    return run, run_demo(run)
+
+
+def test_demo_runs_every_stage_and_writes_the_summary(finished_run) -> None:
+    run, outcome = finished_run
+
+    summary = json.loads((run.output / "summary.json").read_text(encoding="utf-8"))
+    assert [stage["stage"] for stage in summary["stages"]] == [
+        "SFT (baseline)",
+        "RAFT cycle 1",
+        "RAFT x1 (final)",
+    ]
+    assert summary["raft_prompts_have_solutions"] is False
+    assert (run.output / "summary.png").read_bytes().startswith(b"\x89PNG")
+    assert outcome.baseline.samples_per_prompt == 2
+    assert outcome.baseline.compile_rate is not None  # gcc judged every sample
+    assert outcome.final.prompts == outcome.baseline.prompts == summary["heldout_prompts"]
+    assert (run.output / "raft" / "cycle_1_final").is_dir()
+
+
+def test_raft_prompts_carry_tests_but_no_solution(finished_run) -> None:
+    run, _ = finished_run
+    data = run.output / "data"
+
+    raft_prompts = read_jsonl(data / "raft_prompts.jsonl")
+    heldout = {record["prompt"] for record in read_jsonl(data / "heldout.jsonl")}
+    trained = {record["prompt"] for record in read_jsonl(data / "sft.jsonl")}
+
+    assert raft_prompts and all("solution" not in record for record in raft_prompts)
+    assert all(record["test_cases"] for record in raft_prompts)
+    assert not heldout & (trained | {record["prompt"] for record in raft_prompts})
+
+
+def test_rerun_skips_finished_stages(finished_run, capsys: pytest.CaptureFixture[str]) -> None:
+    run, outcome = finished_run
+    baseline_file = run.output / "benchmarks" / "baseline.json"
+    written = baseline_file.stat().st_mtime_ns
+
+    again = run_demo(run)
+
+    output = capsys.readouterr().out
+    for stage in ("data", "sft", "baseline", "final"):
+        assert f"{stage}: finished earlier, skipped" in output
+    assert "cycle 1: finished earlier, skipped" in output
+    assert baseline_file.stat().st_mtime_ns == written
+    assert again.final.pass_at_k == outcome.final.pass_at_k
+
+
+def test_rerun_with_other_settings_is_refused(finished_run) -> None:
+    run, _ = finished_run
+
+    with pytest.raises(ConfigError, match="other settings"):
+        run_demo(replace(run, seed=run.seed + 1))
+
+
+def test_unknown_language_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="c, python"):
+        run_demo(DemoRun(output=tmp_path, language="rust", settings=TINY_PRESET))
