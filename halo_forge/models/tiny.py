@@ -29,8 +29,9 @@ from filelock import FileLock
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
+from halo_forge.paths import cache_root
+
 TINY_MODEL_NAME = "builtin:tiny-coder"
-CACHE_DIR_ENV = "HALO_FORGE_CACHE_DIR"
 
 # Bump when anything below changes what gets built: caches with another version are rebuilt.
 RECIPE_VERSION = 1
@@ -90,18 +91,6 @@ GENERIC_SNIPPETS = (
     "Write a function that returns the sum. Write a complete program. Read from stdin and print "
     "the result. Return True if the string is a palindrome, otherwise False.\n",
 )
-
-
-def cache_root() -> Path:
-    """Root of halo-forge's caches (the verifier cache follows the same rule).
-
-    `$HALO_FORGE_CACHE_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/halo-forge`.
-    """
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "halo-forge"
 
 
 def tiny_model_dir() -> Path:

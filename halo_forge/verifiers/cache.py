@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from halo_forge.paths import cache_root
 from halo_forge.verifiers.base import VerifyResult
 
-CACHE_DIR_ENV = "HALO_FORGE_CACHE_DIR"
 #: Bumped when the stored format or the meaning of a result changes, retiring every old entry.
 CACHE_FORMAT_VERSION = 1
 _SQLITE_MAX_VARIABLES = 500
@@ -33,11 +33,7 @@ _SQLITE_MAX_VARIABLES = 500
 
 def default_cache_dir() -> Path:
     """Where verification results (and precompiled headers) are kept between runs."""
-    root = os.environ.get(CACHE_DIR_ENV)
-    if root:
-        return Path(root) / "verify"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "halo-forge" / "verify"
+    return cache_root() / "verify"
 
 
 def content_key(
