@@ -9,12 +9,12 @@ Names are imported on first use, so reading or comparing results never loads tor
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # Eager: the function shares its module's name, and binding it here keeps the package attribute
 # the function even after a sibling module imports `halo_forge.benchmark.pass_at_k`.
 from halo_forge.benchmark.pass_at_k import mean_pass_at_k, pass_at_k
+from halo_forge.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from halo_forge.benchmark.compare import comparison_table, load_runs, plot_comparison
@@ -57,14 +57,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
