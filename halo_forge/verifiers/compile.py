@@ -9,11 +9,13 @@ What "compiles" means, and how it is checked fast:
 
 - `link=True` (default) asks what `g++ -std=c++17 -O2 prog.cpp -o prog` answers: the program
   compiles AND links, so one without `main` or with an undefined reference does not count.
-  The check builds at `-O0`: optimisation changes speed and a few optimiser-only warnings,
-  not whether a program compiles. Use it for whole programs.
+  Use it for whole programs. The check builds at `optimization` (default `-O2`, as that
+  command does), because optimisation can decide whether a program links: at `-O0` a call in
+  dead code, or a `static const` member passed by reference to `std::max`, leaves an undefined
+  reference that `-O2` optimises away.
 - `link=False` checks the translation unit alone with `-fsyntax-only` (no code generation,
   no linking): use it for prompts that ask for a function or a class, not a program.
-- A program that runs is built with `optimization` (default `-O2`).
+- A program that runs is built the same way as the `link=True` check.
 
 Both go through the sandbox (the compiler's input is untrusted too). Programs that start with
 the same system includes share a precompiled header (`pch.py`), which cuts the cost of
@@ -86,7 +88,9 @@ class CompileOptions(BaseModel):
     binary_cache_dir: Path | None = Field(
         None, description="Keep each built binary here (path in metadata['binary_path'])."
     )
-    optimization: str = Field("-O2", description="Optimisation flag of binaries that run.")
+    optimization: str = Field(
+        "-O2", description="Optimisation flag of every build (it can decide whether code links)."
+    )
     precompiled_headers: bool = Field(
         True, description="Share precompiled headers between programs with the same includes."
     )
@@ -161,10 +165,10 @@ class CompileVerifier(Verifier):
         return self.options.run_after_compile or self.options.binary_cache_dir is not None
 
     def _mode_flags(self) -> list[str]:
-        """Optimisation (and syntax-only) flags of a check; the PCH must be built with them."""
-        if self.builds_binary:
+        """Optimisation (and syntax-only) flags of a check; the PCH is built with the first."""
+        if self.builds_binary or self.options.link:
             return [self.options.optimization]
-        return ["-O0"] if self.options.link else ["-O0", "-fsyntax-only"]
+        return [self.options.optimization, "-fsyntax-only"]
 
     def _precompiled_headers(self) -> PrecompiledHeaders | None:
         if self.options.language != "c++":

@@ -40,7 +40,9 @@ from halo_forge.verifiers.toolchain import COMPILER_ENVIRONMENT
 
 logger = logging.getLogger(__name__)
 
-_SYSTEM_INCLUDE = re.compile(r"[ \t]*#[ \t]*include[ \t]*<(?P<header>[A-Za-z0-9_./+-]+)>[ \t]*")
+_SYSTEM_INCLUDE = re.compile(
+    r"[ \t]*#[ \t]*include[ \t]*<(?P<header>[A-Za-z0-9_./+-]+)>[ \t\r]*(?://[^\n]*)?"
+)
 _LINE_COMMENT = re.compile(r"[ \t]*//[^\n]*")
 _BLOCK_COMMENT = re.compile(r"[ \t]*/\*.*?\*/[ \t]*", re.DOTALL)
 

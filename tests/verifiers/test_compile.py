@@ -61,6 +61,20 @@ def test_program_without_main_compiles_only_when_link_is_off() -> None:
     assert unit.success and unit.reward == RewardLevel.COMPILE_CLEAN
 
 
+def test_link_check_builds_at_the_reference_optimisation() -> None:
+    # std::max takes S::size by reference; unoptimised code then needs a definition that
+    # g++ -O2 never asks for, so the verdict depends on the optimisation level.
+    odr_used_constant = (
+        "#include <algorithm>\nstruct S { static const int size = 4; };\n"
+        "int main() { return std::max(S::size, 1) - 4; }\n"
+    )
+    with GCCVerifier(use_cache=False) as reference_level:
+        assert reference_level.verify(odr_used_constant).success
+    with GCCVerifier(optimization="-O0", use_cache=False) as unoptimised:
+        result = unoptimised.verify(odr_used_constant)
+    assert not result.success and result.metadata["failure"] == "link"
+
+
 def test_undefined_reference_fails_at_link() -> None:
     with GCCVerifier(use_cache=False) as verifier:
         result = verifier.verify("int helper();\nint main() { return helper(); }\n")

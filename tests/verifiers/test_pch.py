@@ -13,9 +13,9 @@ from halo_forge.verifiers.pch import leading_system_includes
 def test_prefix_is_the_leading_system_includes() -> None:
     code = (
         "// solution\n\n/* multi\n   line */\n#include <iostream>\n  #  include <vector>\n"
-        "#include <algorithm> // sorting\n#include <map>\nusing namespace std;\n#include <set>\n"
+        "#include <algorithm> // sorting\r\n#include <map>\nusing namespace std;\n#include <set>\n"
     )
-    assert leading_system_includes(code) == ("iostream", "vector")
+    assert leading_system_includes(code) == ("iostream", "vector", "algorithm", "map")
 
 
 @pytest.mark.parametrize(
