@@ -9,13 +9,17 @@ What "compiles" means, and how it is checked fast:
 
 - `link=True` (default) asks what `g++ -std=c++17 -O2 prog.cpp -o prog` answers: the program
   compiles AND links, so one without `main` or with an undefined reference does not count.
-  Use it for whole programs. The check builds at `optimization` (default `-O2`, as that
-  command does), because optimisation can decide whether a program links: at `-O0` a call in
-  dead code, or a `static const` member passed by reference to `std::max`, leaves an undefined
-  reference that `-O2` optimises away.
+  Use it for whole programs. Optimisation can decide whether a program links: at `-O0` a call
+  in dead code, or a `static const` member passed by reference to `std::max`, leaves an
+  undefined reference that `-O2` optimises away. Optimisation removes references rather than
+  adding ones the libraries lack, so the check builds at `-O0` first (about half the cost of an
+  `-O2` build) and rebuilds at `optimization` (default `-O2`) only when that link fails: the
+  verdict is the `-O2` one, and only programs with link errors pay for two builds. Warnings
+  then come from the `-O0` build, which lacks the few that need the optimiser's analysis
+  (`-Wmaybe-uninitialized`); `fast_link_check=False` builds every check at `optimization`.
 - `link=False` checks the translation unit alone with `-fsyntax-only` (no code generation,
   no linking): use it for prompts that ask for a function or a class, not a program.
-- A program that runs is built the same way as the `link=True` check.
+- A program that runs (or whose binary is kept) is built at `optimization`, always.
 
 Both go through the sandbox (the compiler's input is untrusted too). Programs that start with
 the same system includes share a precompiled header (`pch.py`), which cuts the cost of
@@ -27,13 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any, ClassVar
 
 from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
 from halo_forge.verifiers.cache import default_cache_dir
+from halo_forge.verifiers.compile_options import CompileOptions, MinGWOptions
 from halo_forge.verifiers.diagnostics import classify_failure, count_warnings
 from halo_forge.verifiers.pch import PrecompiledHeaders
 from halo_forge.verifiers.registry import register_verifier, validate_options
@@ -59,64 +63,16 @@ ERROR_EXCERPT_CHARS = 2000
 DEFAULT_FLAGS = {"c++": ["-std=c++17", "-Wall"], "c": ["-std=gnu17", "-Wall"]}
 SOURCE_SUFFIX = {"c++": ".cpp", "c": ".c"}
 HEADER_LANGUAGE = {"c++": "c++-header", "c": "c-header"}
+#: Optimisation level of the first build of a link check (see the module docstring).
+FAST_LINK_CHECK_OPTIMIZATION = "-O0"
 
 
-class CompileOptions(BaseModel):
-    """Options shared by the compile verifiers (each has a description for `--help`)."""
+@dataclass(frozen=True)
+class _Build:
+    """One way a check compiles: an optimisation level and the PCHs built at that level."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    language: Literal["c++", "c"] = Field("c++", description="Source language of the programs.")
-    flags: list[str] | None = Field(
-        None,
-        description="Compiler flags; default -std=c++17 -Wall (C: -std=gnu17 -Wall). "
-        "Keep warnings on: without them the 0.3 'compiles with warnings' tier never occurs.",
-    )
-    link: bool = Field(
-        True,
-        description="Check that the program links (needs main, no undefined references). "
-        "False checks a translation unit alone: for prompts that ask for a function.",
-    )
-    timeout: float = Field(30.0, gt=0, description="Seconds allowed for one compile.")
-    max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
-    run_after_compile: bool = Field(False, description="Run the program and check its output.")
-    run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
-    expected_output: str | None = Field(None, description="Default expected stdout of a run.")
-    stdin_input: str | None = Field(None, description="Default stdin of a run.")
-    memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
-    warn_as_error: bool = Field(False, description="Fail compiles that warn (-Werror).")
-    binary_cache_dir: Path | None = Field(
-        None, description="Keep each built binary here (path in metadata['binary_path'])."
-    )
-    optimization: str = Field(
-        "-O2", description="Optimisation flag of every build (it can decide whether code links)."
-    )
-    precompiled_headers: bool = Field(
-        True, description="Share precompiled headers between programs with the same includes."
-    )
-    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
-    compiler: str | None = Field(None, description="Compiler executable to use instead.")
-
-    @field_validator("optimization")
-    @classmethod
-    def _is_optimisation_flag(cls, value: str) -> str:
-        if value not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Og", "-Ofast", "-Oz"):
-            raise ValueError("must be one of -O0, -O1, -O2, -O3, -Os, -Og, -Ofast, -Oz")
-        return value
-
-
-class MinGWOptions(CompileOptions):
-    """MinGW options: as for GCC, but its Windows binaries cannot run here."""
-
-    @field_validator("run_after_compile")
-    @classmethod
-    def _cannot_run(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "MinGW builds Windows PE binaries, which do not run on this system; "
-                "use run_after_compile=false (or the gcc verifier to run programs)"
-            )
-        return value
+    optimization: str
+    headers: PrecompiledHeaders | None
 
 
 class CompileVerifier(Verifier):
@@ -139,16 +95,21 @@ class CompileVerifier(Verifier):
         )
         if self.options.warn_as_error:
             self.flags.append("-Werror")
-        self._headers = self._precompiled_headers() if self.options.precompiled_headers else None
-        # Compiles may read the PCH directory (bound into their sandbox, which has a private
-        # /tmp); the programs they build run in a second sandbox that cannot reach it.
+        self._builds = [
+            _Build(level, self._precompiled_headers(level)) for level in self._optimization_levels()
+        ]
+        pch_directories = tuple(
+            build.headers.directory for build in self._builds if build.headers is not None
+        )
+        # Compiles may read the PCH directories (bound into their sandbox, which has a private
+        # /tmp); the programs they build run in a second sandbox that cannot reach them.
         self._compile_sandbox = Sandbox(
             SandboxLimits(
                 wall_timeout_s=self.options.timeout,
                 memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
                 max_file_size_mb=512,
             ),
-            writable_paths=(self._headers.directory,) if self._headers is not None else (),
+            writable_paths=pch_directories,
         )
         self._run_sandbox = Sandbox(
             SandboxLimits(
@@ -164,17 +125,23 @@ class CompileVerifier(Verifier):
         """Whether a check produces a binary (to run or keep) rather than only a verdict."""
         return self.options.run_after_compile or self.options.binary_cache_dir is not None
 
-    def _mode_flags(self) -> list[str]:
-        """Optimisation (and syntax-only) flags of a check; the PCH is built with the first."""
-        if self.builds_binary or self.options.link:
-            return [self.options.optimization]
-        return [self.options.optimization, "-fsyntax-only"]
+    @property
+    def _syntax_only(self) -> bool:
+        return not (self.builds_binary or self.options.link)
 
-    def _precompiled_headers(self) -> PrecompiledHeaders | None:
-        if self.options.language != "c++":
+    def _optimization_levels(self) -> list[str]:
+        """Levels a check builds at, in order; a later one runs only after a failed link."""
+        reference = self.options.optimization
+        fast = FAST_LINK_CHECK_OPTIMIZATION
+        if self.builds_binary or self._syntax_only or not self.options.fast_link_check:
+            return [reference]
+        return [fast] if reference == fast else [fast, reference]
+
+    def _precompiled_headers(self, optimization: str) -> PrecompiledHeaders | None:
+        if not self.options.precompiled_headers or self.options.language != "c++":
             return None  # C headers are small: a PCH would cost more than it saves
-        build_flags = [flag for flag in self._mode_flags() if flag != "-fsyntax-only"]
-        flags = [*build_flags, *self.flags]
+        # A PCH fits only the optimisation level it was built at (`__OPTIMIZE__` differs).
+        flags = [optimization, *self.flags]
         return PrecompiledHeaders(
             compiler=self.compiler,
             flags=flags,
@@ -199,8 +166,11 @@ class CompileVerifier(Verifier):
         }
 
     def prepare(self, programs: list[str]) -> None:
-        if self._headers is not None:
-            self._headers.plan(programs, self.max_workers)
+        # Only the first build's PCHs are planned; a rebuild after a failed link builds the
+        # PCH of its level lazily, for the prefixes the first build used.
+        headers = self._builds[0].headers
+        if headers is not None:
+            headers.plan(programs, self.max_workers)
 
     # ------------------------------------------------------------------ verification
 
@@ -241,24 +211,49 @@ class CompileVerifier(Verifier):
     ) -> VerifyResult | None:
         """Compile in `workspace`; the failure result, or None when the program compiled."""
         source = workspace.write(f"prog{SOURCE_SUFFIX[self.options.language]}", program)
-        include = self._headers.include_flags(program) if self._headers is not None else []
-        result = self._run_compiler(workspace, source.name, include)
-        pch_directory = str(self._headers.directory) if self._headers is not None else None
-        if include and not result.ok and pch_directory and pch_directory in result.stderr:
-            # The failure involves the PCH itself (deleted, or stale after a library upgrade,
-            # which Clang rejects): the plain compile decides.
-            include = []
-            result = self._run_compiler(workspace, source.name, include)
+        first, *rebuilds = self._builds
+        result, include = self._build(workspace, source.name, program, first)
         output = result.stderr + result.stdout
+        metadata["optimization"] = first.optimization
+        if rebuilds and self._failed_to_link(result, output):
+            rebuild = rebuilds[0]
+            prefix = first.headers.prefix_for(program) if first.headers else None
+            if prefix is not None and rebuild.headers is not None:
+                rebuild.headers.build(prefix)
+            result, include = self._build(workspace, source.name, program, rebuild)
+            output = result.stderr + result.stdout
+            metadata["optimization"] = rebuild.optimization
         metadata["precompiled_header"] = bool(include)
         metadata["warnings"] = count_warnings(output)
         if result.ok:
             return None
         return self._compile_failure(result, output, metadata)
 
-    def _run_compiler(self, workspace: Workspace, source: str, include: list[str]) -> SandboxResult:
-        argv = [self.compiler, *self._mode_flags(), *self.flags, *include, source]
-        if "-fsyntax-only" not in argv:
+    def _build(
+        self, workspace: Workspace, source: str, program: str, build: _Build
+    ) -> tuple[SandboxResult, list[str]]:
+        """One compile of `source` the way `build` says; the result and the PCH flags it used."""
+        include = build.headers.include_flags(program) if build.headers is not None else []
+        result = self._run_compiler(workspace, source, include, build.optimization)
+        pch_directory = str(build.headers.directory) if build.headers is not None else None
+        if include and not result.ok and pch_directory and pch_directory in result.stderr:
+            # The failure involves the PCH itself (deleted, or stale after a library upgrade,
+            # which Clang rejects): the plain compile decides.
+            include = []
+            result = self._run_compiler(workspace, source, include, build.optimization)
+        return result, include
+
+    @staticmethod
+    def _failed_to_link(result: SandboxResult, output: str) -> bool:
+        return not result.ok and not result.timed_out and classify_failure(output).kind == "link"
+
+    def _run_compiler(
+        self, workspace: Workspace, source: str, include: list[str], optimization: str
+    ) -> SandboxResult:
+        argv = [self.compiler, optimization, *self.flags, *include, source]
+        if self._syntax_only:
+            argv.insert(2, "-fsyntax-only")
+        else:
             argv += [*self.toolchain.linker_flags(), "-o", self._binary_name]
         return workspace.run(argv, env=COMPILER_ENVIRONMENT)
 
@@ -313,7 +308,9 @@ class CompileVerifier(Verifier):
         """Copy the built binary to `binary_cache_dir` under a name derived from its source."""
         directory = Path(self.options.binary_cache_dir or ".")
         directory.mkdir(parents=True, exist_ok=True)
-        identity = "\0".join([self.compiler_version, *self._mode_flags(), *self.flags, program])
+        identity = "\0".join(
+            [self.compiler_version, self.options.optimization, *self.flags, program]
+        )
         name = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
         target = directory / f"{name}{self.toolchain.binary_suffix}"
         shutil.copy2(workspace.path / self._binary_name, target)

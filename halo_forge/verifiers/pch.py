@@ -121,13 +121,18 @@ class PrecompiledHeaders:
     def _pch_path(self, headers: tuple[str, ...]) -> Path:
         return self._entry(headers) / f"prefix.h{self.pch_suffix}"
 
-    def include_flags(self, code: str) -> list[str]:
-        """`["-include", <prefix.h>]` for the longest PCH this program's prefix starts with."""
+    def prefix_for(self, code: str) -> tuple[str, ...] | None:
+        """The headers of the longest built PCH this program's prefix starts with, if any."""
         headers = leading_system_includes(code)
         for length in range(len(headers), 0, -1):
             if self._pch_path(headers[:length]).is_file():
-                return ["-include", str(self._entry(headers[:length]) / "prefix.h")]
-        return []
+                return headers[:length]
+        return None
+
+    def include_flags(self, code: str) -> list[str]:
+        """`["-include", <prefix.h>]` for the longest PCH this program's prefix starts with."""
+        headers = self.prefix_for(code)
+        return [] if headers is None else ["-include", str(self._entry(headers) / "prefix.h")]
 
     def plan(self, programs: Iterable[str], max_workers: int) -> None:
         """Build the PCHs worth having for a batch (shared leading includes not yet on disk)."""
@@ -169,6 +174,8 @@ class PrecompiledHeaders:
         """
         if self._pch_path(headers).is_file():
             return True
+        if headers in self._failed:
+            return False
         try:
             built = self._build(headers)
         except (OSError, VerifierError) as error:

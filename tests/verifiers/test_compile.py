@@ -75,6 +75,50 @@ def test_link_check_builds_at_the_reference_optimisation() -> None:
     assert not result.success and result.metadata["failure"] == "link"
 
 
+def test_link_check_rebuilds_at_the_reference_level_only_after_a_failed_link() -> None:
+    programs = [
+        "#include <algorithm>\nstruct S { static const int size = 4; };\n"
+        "int main() { return std::max(S::size, 1) - 4; }\n",  # links only at -O2
+        "int main() { return 0; }\n",
+        "int helper();\nint main() { return helper(); }\n",  # fails at both levels
+    ]
+    with GCCVerifier(use_cache=False) as verifier:
+        odr_used, clean, undefined = verifier.verify_batch(programs)
+    assert odr_used.success and odr_used.metadata["optimization"] == "-O2"
+    assert clean.success and clean.metadata["optimization"] == "-O0"
+    assert not undefined.success and undefined.metadata["optimization"] == "-O2"
+    assert undefined.metadata["failure"] == "link"
+
+
+def test_fast_link_check_off_and_runs_build_at_the_reference_level() -> None:
+    with GCCVerifier(use_cache=False, fast_link_check=False) as every_build_at_o2:
+        assert every_build_at_o2.verify("int main() {}\n").metadata["optimization"] == "-O2"
+    with GCCVerifier(use_cache=False, run_after_compile=True) as runs:
+        assert runs.verify("int main() {}\n").metadata["optimization"] == "-O2"
+
+
+def test_rebuild_after_a_failed_link_uses_a_pch_of_its_own_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALO_FORGE_CACHE_DIR", str(tmp_path))
+    header = "#include <algorithm>\n#include <cstdio>\n"
+    programs = [
+        header + f'int main() {{ std::printf("%d", std::max({n}, 1)); }}\n' for n in range(4)
+    ]
+    programs.append(
+        header + "struct S { static const int size = 4; };\n"
+        "int main() { return std::max(S::size, 1) - 4; }\n"
+    )
+    with GCCVerifier(use_cache=False) as verifier:
+        results = verifier.verify_batch(programs)
+        first, rebuild = (build.headers for build in verifier._builds)
+        assert first is not None and rebuild is not None and first.directory != rebuild.directory
+        assert list(rebuild.directory.glob("*/prefix.h.gch"))  # built lazily for the rebuild
+    assert all(result.success for result in results)
+    assert all(result.metadata["precompiled_header"] for result in results)
+    assert results[-1].metadata["optimization"] == "-O2"
+
+
 def test_undefined_reference_fails_at_link() -> None:
     with GCCVerifier(use_cache=False) as verifier:
         result = verifier.verify("int helper();\nint main() { return helper(); }\n")

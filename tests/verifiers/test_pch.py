@@ -95,8 +95,9 @@ def test_broken_pch_falls_back_to_a_plain_compile(
     programs = programs_with_shared_prefix()
     with GCCVerifier(use_cache=False) as verifier:
         before = verifier.verify_batch(programs)
-        assert verifier._headers is not None
-        for pch in verifier._headers.directory.glob("*/prefix.h.gch"):
+        headers = verifier._builds[0].headers
+        assert headers is not None
+        for pch in headers.directory.glob("*/prefix.h.gch"):
             pch.write_bytes(b"not a precompiled header")
             (pch.parent / "prefix.h").unlink()
         after = verifier.verify_batch(programs[:3])

@@ -1,0 +1,75 @@
+"""Options of the compile verifiers: typed, validated, each with a description for `--help`.
+
+A config `verifier: {type: gcc, ...}` and the CLI's `--set KEY=VALUE` are checked against these
+models, so a mistyped key or a bad value fails with the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class CompileOptions(BaseModel):
+    """Options shared by the compile verifiers (each has a description for `--help`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["c++", "c"] = Field("c++", description="Source language of the programs.")
+    flags: list[str] | None = Field(
+        None,
+        description="Compiler flags; default -std=c++17 -Wall (C: -std=gnu17 -Wall). "
+        "Keep warnings on: without them the 0.3 'compiles with warnings' tier never occurs.",
+    )
+    link: bool = Field(
+        True,
+        description="Check that the program links (needs main, no undefined references). "
+        "False checks a translation unit alone: for prompts that ask for a function.",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds allowed for one compile.")
+    max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
+    run_after_compile: bool = Field(False, description="Run the program and check its output.")
+    run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
+    expected_output: str | None = Field(None, description="Default expected stdout of a run.")
+    stdin_input: str | None = Field(None, description="Default stdin of a run.")
+    memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
+    warn_as_error: bool = Field(False, description="Fail compiles that warn (-Werror).")
+    binary_cache_dir: Path | None = Field(
+        None, description="Keep each built binary here (path in metadata['binary_path'])."
+    )
+    optimization: str = Field(
+        "-O2", description="Optimisation flag of every build (it can decide whether code links)."
+    )
+    fast_link_check: bool = Field(
+        True,
+        description="Check linking at -O0 first and rebuild at `optimization` only when that "
+        "link fails (same verdicts, about half the cost; warnings come from the -O0 build).",
+    )
+    precompiled_headers: bool = Field(
+        True, description="Share precompiled headers between programs with the same includes."
+    )
+    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
+    compiler: str | None = Field(None, description="Compiler executable to use instead.")
+
+    @field_validator("optimization")
+    @classmethod
+    def _is_optimisation_flag(cls, value: str) -> str:
+        if value not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Og", "-Ofast", "-Oz"):
+            raise ValueError("must be one of -O0, -O1, -O2, -O3, -Os, -Og, -Ofast, -Oz")
+        return value
+
+
+class MinGWOptions(CompileOptions):
+    """MinGW options: as for GCC, but its Windows binaries cannot run here."""
+
+    @field_validator("run_after_compile")
+    @classmethod
+    def _cannot_run(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "MinGW builds Windows PE binaries, which do not run on this system; "
+                "use run_after_compile=false (or the gcc verifier to run programs)"
+            )
+        return value
