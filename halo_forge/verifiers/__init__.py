@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from halo_forge.verifiers.custom import ChainedVerifier, SubprocessVerifier
     from halo_forge.verifiers.extract import extract_code
     from halo_forge.verifiers.pool import run_batch
+    from halo_forge.verifiers.python_tests import (
+        HumanEvalVerifier,
+        MBPPVerifier,
+        PytestVerifier,
+        PythonVerifier,
+        UnittestVerifier,
+    )
     from halo_forge.verifiers.registry import (
         available_verifiers,
         build_verifier,
@@ -47,6 +54,11 @@ _EXPORTS = {
     "SubprocessVerifier": "custom",
     "extract_code": "extract",
     "run_batch": "pool",
+    "HumanEvalVerifier": "python_tests",
+    "MBPPVerifier": "python_tests",
+    "PytestVerifier": "python_tests",
+    "PythonVerifier": "python_tests",
+    "UnittestVerifier": "python_tests",
     "available_verifiers": "registry",
     "build_verifier": "registry",
     "build_verifier_from_config": "registry",
@@ -58,10 +70,15 @@ __all__ = [
     "ChainedVerifier",
     "ClangVerifier",
     "GCCVerifier",
+    "HumanEvalVerifier",
+    "MBPPVerifier",
     "MinGWVerifier",
+    "PytestVerifier",
+    "PythonVerifier",
     "ResultCache",
     "RewardLevel",
     "SubprocessVerifier",
+    "UnittestVerifier",
     "Verifier",
     "VerifyResult",
     "available_verifiers",

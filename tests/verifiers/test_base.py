@@ -157,3 +157,29 @@ def test_documented_import_paths_work() -> None:
     assert SubprocessVerifier is custom.SubprocessVerifier
     for cls in (GCCVerifier, ClangVerifier, MinGWVerifier, ChainedVerifier, SubprocessVerifier):
         assert issubclass(cls, Verifier)
+
+
+def test_documented_test_verifier_imports_work() -> None:
+    from halo_forge.rlvr.verifiers import (
+        HumanEvalVerifier,
+        MBPPVerifier,
+        PytestVerifier,
+        UnittestVerifier,
+    )
+    from halo_forge.verifiers import python_tests
+
+    assert PytestVerifier is python_tests.PytestVerifier
+    assert UnittestVerifier is python_tests.UnittestVerifier
+    assert HumanEvalVerifier is python_tests.HumanEvalVerifier
+    assert MBPPVerifier is python_tests.MBPPVerifier
+
+
+def test_every_public_verifier_name_resolves_under_both_import_paths() -> None:
+    import halo_forge.rlvr.verifiers as legacy
+    import halo_forge.verifiers as verifiers
+
+    assert legacy.__all__ == verifiers.__all__
+    for name in verifiers.__all__:
+        assert getattr(legacy, name) is getattr(verifiers, name), name
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchVerifier'"):
+        legacy.NoSuchVerifier  # noqa: B018
