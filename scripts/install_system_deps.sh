@@ -10,11 +10,18 @@ declare -A package_for=(
   [x86_64-w64-mingw32-g++]=mingw-w64
   [bwrap]=bubblewrap
   [unshare]=util-linux
+  [rustc]=rustc
+  [cargo]=cargo
+  [go]=golang-go
+  [mcs]=mono-mcs
+  [mono]=mono-runtime
+  [sshd]=openssh-server  # the test build host of the msvc verifier (also brings ssh, sftp)
 )
 
 missing=()
 for tool in "${!package_for[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${package_for[$tool]}")
+  # sshd lives in /usr/sbin, which is not on the PATH of every user
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${package_for[$tool]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

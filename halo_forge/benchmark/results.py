@@ -28,6 +28,8 @@ from halo_forge.verifiers.base import VerifyResult
 
 #: Category of prompts whose record names none.
 UNCATEGORIZED = "uncategorized"
+#: Language of samples whose prompt record names none and whose verifier recorded none.
+UNKNOWN_LANGUAGE = "unknown"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SampleOutcome:
     success: bool
     compiled: bool | None
     details: str
+    language: str = UNKNOWN_LANGUAGE
 
     @classmethod
     def from_verification(
@@ -51,8 +54,13 @@ class SampleOutcome:
         category: str | None,
         completion: str,
         result: VerifyResult,
+        language: str | None = None,
     ) -> SampleOutcome:
-        """The outcome of `completion` as the verifier judged it."""
+        """The outcome of `completion` as the verifier judged it.
+
+        `language` is the prompt record's; without one, the language the verifier recorded
+        (`metadata["language"]`, e.g. the auto verifier's), else "unknown".
+        """
         return cls(
             prompt_id=prompt_id,
             sample_index=sample_index,
@@ -62,6 +70,7 @@ class SampleOutcome:
             success=result.success,
             compiled=sample_compiled(result),
             details=result.details,
+            language=language or result.metadata.get("language") or UNKNOWN_LANGUAGE,
         )
 
 
@@ -86,7 +95,7 @@ def sample_compiled(result: VerifyResult) -> bool | None:
 
 
 class CategoryResult(BaseModel):
-    """Sample-level counts of one prompt category."""
+    """Sample-level counts of one prompt category (or of one programming language)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -138,6 +147,9 @@ class BenchmarkResult(BaseModel):
         description="'pass@k' -> mean unbiased estimate over prompts with n >= k; None if none."
     )
     by_category: dict[str, CategoryResult]
+    by_language: dict[str, CategoryResult] = Field(
+        default_factory=dict, description="The same counts per programming language."
+    )
     timing: Timing
     config: dict[str, Any] = Field(description="Settings of the run.")
     timestamp: str = Field(description="When the run finished, ISO 8601 UTC.")
@@ -156,6 +168,7 @@ class Aggregate:
     compile_rate: float | None
     pass_at_k: dict[str, float | None]
     by_category: dict[str, CategoryResult]
+    by_language: dict[str, CategoryResult]
 
 
 def _rate(part: int, whole: int) -> float:
@@ -170,9 +183,11 @@ def aggregate(samples: list[SampleOutcome], k_values: list[int]) -> Aggregate:
     """
     per_prompt: dict[str, list[bool]] = defaultdict(list)
     per_category: dict[str, list[bool]] = defaultdict(list)
+    per_language: dict[str, list[bool]] = defaultdict(list)
     for sample in samples:
         per_prompt[sample.prompt_id].append(sample.success)
         per_category[sample.category].append(sample.success)
+        per_language[sample.language].append(sample.success)
     counts = [(len(outcomes), sum(outcomes)) for outcomes in per_prompt.values()]
     compile_facts = [sample.compiled for sample in samples]
     compile_rate = (
@@ -188,15 +203,21 @@ def aggregate(samples: list[SampleOutcome], k_values: list[int]) -> Aggregate:
         pass_rate=_rate(passed, len(samples)),
         compile_rate=compile_rate,
         pass_at_k={f"pass@{k}": mean_pass_at_k(counts, k) for k in sorted(set(k_values))},
-        by_category={
-            name: CategoryResult(
-                total=len(outcomes),
-                passed=sum(outcomes),
-                pass_rate=_rate(sum(outcomes), len(outcomes)),
-            )
-            for name, outcomes in sorted(per_category.items())
-        },
+        by_category=_counts_by_group(per_category),
+        by_language=_counts_by_group(per_language),
     )
+
+
+def _counts_by_group(groups: dict[str, list[bool]]) -> dict[str, CategoryResult]:
+    """Sample counts and pass rate of each group (category or language), by name."""
+    return {
+        name: CategoryResult(
+            total=len(outcomes),
+            passed=sum(outcomes),
+            pass_rate=_rate(sum(outcomes), len(outcomes)),
+        )
+        for name, outcomes in sorted(groups.items())
+    }
 
 
 def samples_path_for(result_path: PathLike) -> Path:
@@ -232,6 +253,7 @@ def build_result(
         compile_rate=summary.compile_rate,
         pass_at_k=summary.pass_at_k,
         by_category=summary.by_category,
+        by_language=summary.by_language,
         timing=timing,
         config=config,
         timestamp=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -113,7 +113,12 @@ def verify_samples(
     results = verifier.verify_batch([completion for _, _, completion in flat], contexts=contexts)
     return [
         SampleOutcome.from_verification(
-            ids[index], sample_index, records[index].category, completion, result
+            ids[index],
+            sample_index,
+            records[index].category,
+            completion,
+            result,
+            language=records[index].language,
         )
         for (index, sample_index, completion), result in zip(flat, results, strict=True)
     ]

@@ -53,6 +53,11 @@ def _summary_table(title: str, result: BenchmarkResult) -> Table:
         table.add_row(
             f"  {category}", f"{_percent(counts.pass_rate)} ({counts.passed}/{counts.total})"
         )
+    for language, counts in result.by_language.items():
+        table.add_row(
+            f"  language {language}",
+            f"{_percent(counts.pass_rate)} ({counts.passed}/{counts.total})",
+        )
     table.add_row(
         "time (generate / verify / total)",
         f"{result.timing.generation:.1f} / {result.timing.verification:.1f} / "

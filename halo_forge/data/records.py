@@ -4,7 +4,7 @@ Two kinds of JSONL files flow through the pipeline:
 - SFT records, in one of three shapes: `{prompt, completion}`, `{messages: [{role, content}]}`
   (chat) or `{text}` (plain language-model text);
 - RLVR prompt records (`PromptRecord`): a prompt plus what a verifier needs to score an answer
-  (`tests`, `test_list`, `entry_point`, `expected_output`, `stdin`, `test_cases`).
+  (`tests`, `test_list`, `entry_point`, `expected_output`, `stdin`, `test_cases`, `files`).
 
 Both keep keys they do not know (a dataset's own columns survive a split or a rewrite) and both
 accept the optional annotations `language` and `metadata`. `read_records` streams a file through
@@ -127,12 +127,15 @@ class PromptRecord(_Record):
     expected_output: str | None = None
     stdin: str | None = None
     test_cases: list[IOTestCase] = Field(default_factory=list)
+    # Extra project files (path -> text) beside the answer: tests, Cargo.toml, go.mod, ...
+    files: dict[str, str] = Field(default_factory=dict)
 
     def verification_context(self) -> dict[str, Any]:
         """Keyword arguments for `verifier.verify(code, **context)`: only the keys that are set.
 
         `prompt` and `task_id` are included because some verifiers need them (HumanEval
-        completes the prompt's function; caches and reports name the task).
+        completes the prompt's function; caches and reports name the task); `language` lets
+        the `auto` verifier pick the verifier of a mixed-language prompt file.
         """
         context: dict[str, Any] = {"prompt": self.prompt}
         optional = {
@@ -143,8 +146,12 @@ class PromptRecord(_Record):
             "expected_output": self.expected_output,
             "stdin": self.stdin,
             "test_cases": [case.model_dump() for case in self.test_cases],
+            "language": self.language,
+            "files": dict(self.files),
         }
-        context.update({key: value for key, value in optional.items() if value not in (None, [])})
+        context.update(
+            {key: value for key, value in optional.items() if value not in (None, [], {})}
+        )
         return context
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from halo_forge import ui
 from halo_forge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
 from halo_forge.data.records import PromptRecord
-from halo_forge.verifiers.base import RewardLevel, Verifier
+from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
 
 #: Samples handed to the verifier per appended chunk (the unit a kill can lose).
 VERIFY_CHUNK = 64
@@ -254,6 +254,7 @@ def verify_samples(
                         "reward": result.reward,
                         "success": result.success,
                         "compiled": compiled(result.success, result.metadata),
+                        "language": sample_language(contexts[record["prompt_key"]], result),
                         "details": result.details[:DETAILS_LIMIT],
                         "error": (result.error or "")[:DETAILS_LIMIT] or None,
                     }
@@ -263,6 +264,11 @@ def verify_samples(
                 if stop is not None and start + chunk_size < len(pending):
                     stop.raise_if_requested()
     return len(pending)
+
+
+def sample_language(context: dict[str, Any], result: VerifyResult) -> str:
+    """The prompt record's language, else the one the verifier recorded, else "unknown"."""
+    return context.get("language") or result.metadata.get("language") or "unknown"
 
 
 def compiled(success: bool, metadata: dict[str, Any]) -> bool:
@@ -292,14 +298,27 @@ def reward_histogram(rewards: Sequence[float]) -> dict[str, int]:
 
 
 def verification_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Pass rate, compile rate, mean reward and histogram of a cycle's verified records."""
+    """Pass rate, compile rate, mean reward and histogram of a cycle's verified records,
+    overall and (`by_language`) for each language's records."""
+    by_language: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_language.setdefault(record.get("language") or "unknown", []).append(record)
+    return {
+        **_rates(records),
+        "reward_histogram": reward_histogram([float(record["reward"]) for record in records]),
+        "correct_samples": sum(
+            float(record["reward"]) >= RewardLevel.CORRECT for record in records
+        ),
+        "by_language": {name: _rates(group) for name, group in sorted(by_language.items())},
+    }
+
+
+def _rates(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Sample count, pass rate, compile rate and mean reward of some verified records."""
     total = len(records) or 1
-    rewards = [float(record["reward"]) for record in records]
     return {
         "samples": len(records),
         "pass_rate": sum(bool(record["success"]) for record in records) / total,
         "compile_rate": sum(bool(record["compiled"]) for record in records) / total,
-        "mean_reward": sum(rewards) / total,
-        "reward_histogram": reward_histogram(rewards),
-        "correct_samples": sum(reward >= RewardLevel.CORRECT for reward in rewards),
+        "mean_reward": sum(float(record["reward"]) for record in records) / total,
     }

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from halo_forge.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
+    from halo_forge.verifiers.auto import AutoVerifier
     from halo_forge.verifiers.base import (
         RewardLevel,
         Verifier,
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
     )
     from halo_forge.verifiers.cache import ResultCache
     from halo_forge.verifiers.compile import ClangVerifier, GCCVerifier, MinGWVerifier
+    from halo_forge.verifiers.csharp import CSharpVerifier
     from halo_forge.verifiers.custom import ChainedVerifier, SubprocessVerifier
     from halo_forge.verifiers.extract import extract_code
+    from halo_forge.verifiers.go import GoVerifier
     from halo_forge.verifiers.pool import run_batch
     from halo_forge.verifiers.python_tests import (
         HumanEvalVerifier,
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
         register_verifier,
         verifier_options_schema,
     )
+    from halo_forge.verifiers.remote import RemoteMSVCVerifier
+    from halo_forge.verifiers.rust import RustVerifier
 
 _EXPORTS = {
     "RewardLevel": "base",
@@ -59,6 +64,11 @@ _EXPORTS = {
     "PytestVerifier": "python_tests",
     "PythonVerifier": "python_tests",
     "UnittestVerifier": "python_tests",
+    "RemoteMSVCVerifier": "remote",
+    "RustVerifier": "rust",
+    "GoVerifier": "go",
+    "CSharpVerifier": "csharp",
+    "AutoVerifier": "auto",
     "available_verifiers": "registry",
     "build_verifier": "registry",
     "build_verifier_from_config": "registry",
@@ -67,16 +77,21 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AutoVerifier",
+    "CSharpVerifier",
     "ChainedVerifier",
     "ClangVerifier",
     "GCCVerifier",
+    "GoVerifier",
     "HumanEvalVerifier",
     "MBPPVerifier",
     "MinGWVerifier",
     "PytestVerifier",
     "PythonVerifier",
+    "RemoteMSVCVerifier",
     "ResultCache",
     "RewardLevel",
+    "RustVerifier",
     "SubprocessVerifier",
     "UnittestVerifier",
     "Verifier",

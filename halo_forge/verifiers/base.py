@@ -65,6 +65,11 @@ def reward_from_pass_fraction(passed: int, total: int) -> float:
     return 0.25
 
 
+#: Longest tool output (compiler diagnostics, run failures) kept in a result's `error`; the
+#: start holds the first error.
+ERROR_EXCERPT_CHARS = 2000
+
+
 @dataclass
 class VerifyResult:
     """Outcome of verifying one program; JSON-serialisable through `to_dict`/`from_dict`."""

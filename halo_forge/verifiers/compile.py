@@ -20,6 +20,9 @@ What "compiles" means, and how it is checked fast:
 - `link=False` checks the translation unit alone with `-fsyntax-only` (no code generation,
   no linking): use it for prompts that ask for a function or a class, not a program.
 - A program that runs (or whose binary is kept) is built at `optimization`, always.
+- A sample's `tests` context is test code compiled after the program (HumanEval-X style),
+  such as a `main` that reads a test input, calls the function the prompt asked for and
+  prints the result: a prompt can ask for a function while its runs still check a program.
 
 Both go through the sandbox (the compiler's input is untrusted too). Programs that start with
 the same system includes share a precompiled header (`pch.py`), which cuts the cost of
@@ -38,14 +41,18 @@ from typing import Any, ClassVar
 from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
 from halo_forge.verifiers.cache import default_cache_dir
 from halo_forge.verifiers.compile_options import CompileOptions, MinGWOptions
-from halo_forge.verifiers.diagnostics import classify_failure, count_warnings
+from halo_forge.verifiers.diagnostics import (
+    classify_failure,
+    count_warnings,
+    failure_result,
+    timeout_result,
+)
 from halo_forge.verifiers.pch import PrecompiledHeaders
 from halo_forge.verifiers.registry import register_verifier, validate_options
 from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits, SandboxResult, Workspace
 from halo_forge.verifiers.testcases import (
     cases_from_context,
-    execution_reward,
-    run_test_cases,
+    verify_runs,
 )
 from halo_forge.verifiers.toolchain import (
     COMPILER_ENVIRONMENT,
@@ -58,8 +65,6 @@ from halo_forge.verifiers.toolchain import (
 C_FAMILY_LANGUAGES = ("c", "cpp", "c++", "cc", "cxx", "h", "hpp")
 #: Address-space limit of a compiler run: cc1plus maps a 100 MB PCH and grows with templates.
 COMPILER_MEMORY_LIMIT_MB = 2048
-#: Longest compiler output kept in a result's `error` (the start holds the first error).
-ERROR_EXCERPT_CHARS = 2000
 DEFAULT_FLAGS = {"c++": ["-std=c++17", "-Wall"], "c": ["-std=gnu17", "-Wall"]}
 SOURCE_SUFFIX = {"c++": ".cpp", "c": ".c"}
 HEADER_LANGUAGE = {"c++": "c++-header", "c": "c-header"}
@@ -82,7 +87,7 @@ class CompileVerifier(Verifier):
     options_model: ClassVar[type[CompileOptions]] = CompileOptions
     verifier_name: ClassVar[str]
     languages = C_FAMILY_LANGUAGES
-    context_keys = ("expected_output", "stdin", "test_cases")
+    context_keys = ("expected_output", "stdin", "test_cases", "tests")
 
     def __init__(self, **options: Any) -> None:
         self.options = validate_options(self.options_model, options, owner=type(self).__name__)
@@ -190,6 +195,8 @@ class CompileVerifier(Verifier):
                 metadata={**metadata, "stage": "extract"},
             )
         with self._compile_sandbox.workspace() as workspace:
+            if context.get("tests"):
+                program = f"{program.rstrip()}\n\n{context['tests'].strip()}\n"
             compiled = self._compile(workspace, program, metadata)
             if compiled is not None:
                 return compiled
@@ -261,44 +268,15 @@ class CompileVerifier(Verifier):
         self, result: SandboxResult, output: str, metadata: dict[str, Any]
     ) -> VerifyResult:
         if result.timed_out:
-            return VerifyResult(
-                success=False,
-                reward=float(RewardLevel.FAILURE),
-                details=f"compiler timed out after {self.options.timeout:g} s",
-                error=output[:ERROR_EXCERPT_CHARS] or "compiler timed out",
-                metadata={**metadata, "stage": "compile", "failure": "compiler_timeout"},
-            )
-        failure = classify_failure(output)
-        stage = "link" if failure.kind == "link" else "compile"
-        return VerifyResult(
-            success=False,
-            reward=float(failure.reward),
-            details=f"{stage} failed ({failure.kind.replace('_', ' ')}): {failure.message}",
-            error=output[:ERROR_EXCERPT_CHARS] or f"compiler exited with {result.returncode}",
-            metadata={**metadata, "stage": stage, "failure": failure.kind},
-        )
+            return timeout_result(self.options.timeout, output, metadata)
+        return failure_result(classify_failure(output), output, result.returncode, metadata)
 
     def _run(
         self, workspace: Workspace, context: dict[str, Any], metadata: dict[str, Any]
     ) -> VerifyResult:
         cases = cases_from_context(context, self.options.stdin_input, self.options.expected_output)
-        outcome = run_test_cases(
-            self._run_sandbox, workspace.path, [f"./{self._binary_name}"], cases
-        )
-        reward, success = execution_reward(outcome)
-        if outcome.has_expectations:
-            metadata["test_cases_passed"] = outcome.passed
-            metadata["test_cases_total"] = outcome.total
-            details = f"{outcome.passed}/{outcome.total} test case(s) passed"
-        else:
-            details = "ran to completion" if success else "run failed"
-        return VerifyResult(
-            success=success,
-            reward=reward,
-            details=details,
-            error="; ".join(outcome.failures)[:ERROR_EXCERPT_CHARS] or None,
-            metadata={**metadata, "stage": "run"},
-        )
+        argv = [f"./{self._binary_name}"]
+        return verify_runs(self._run_sandbox, workspace.path, argv, cases, metadata)
 
     @property
     def _binary_name(self) -> str:

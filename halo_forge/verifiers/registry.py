@@ -29,6 +29,11 @@ _BUILTIN_MODULES = [
     "halo_forge.verifiers.compile",
     "halo_forge.verifiers.custom",
     "halo_forge.verifiers.python_tests",
+    "halo_forge.verifiers.remote",
+    "halo_forge.verifiers.rust",
+    "halo_forge.verifiers.go",
+    "halo_forge.verifiers.csharp",
+    "halo_forge.verifiers.auto",
 ]
 
 OptionsModel = TypeVar("OptionsModel", bound=BaseModel)

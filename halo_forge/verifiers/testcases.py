@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from halo_forge.errors import VerifierError
-from halo_forge.verifiers.base import RewardLevel
-from halo_forge.verifiers.sandbox import Sandbox, SandboxResult
+from halo_forge.verifiers.base import ERROR_EXCERPT_CHARS, RewardLevel, VerifyResult
+from halo_forge.verifiers.sandbox import SandboxResult
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,21 @@ def cases_from_context(
     return [TestCase(stdin=stdin, expected_output=expected)]
 
 
+class ProgramRunner(Protocol):
+    """Runs a built program: the local `Sandbox`, or a remote build host."""
+
+    def run(self, argv: Sequence[str], *, workdir: Path, stdin: str | None = None) -> SandboxResult:
+        """Run `argv` in `workdir` with `stdin`, within the runner's limits."""
+        ...
+
+
 def run_test_cases(
-    sandbox: Sandbox, workdir: Path, argv: list[str], cases: list[TestCase]
+    runner: ProgramRunner, workdir: Path, argv: list[str], cases: list[TestCase]
 ) -> RunOutcome:
-    """Run `argv` in `sandbox` once per case, in `workdir`; count completed and passing runs."""
+    """Run `argv` with `runner` once per case, in `workdir`; count completed and passing runs."""
     outcome = RunOutcome()
     for number, case in enumerate(cases, start=1):
-        result = sandbox.run(argv, workdir=workdir, stdin=case.stdin)
+        result = runner.run(argv, workdir=workdir, stdin=case.stdin)
         completed = _completed(result)
         outcome.completed += completed
         if case.expected_output is None:
@@ -123,6 +131,31 @@ def execution_reward(outcome: RunOutcome) -> tuple[float, bool]:
     if outcome.failures:
         return float(RewardLevel.RUNTIME_FAILURE), False
     return float(RewardLevel.RUNS_NO_CRASH), True
+
+
+def verify_runs(
+    runner: ProgramRunner,
+    workdir: Path,
+    argv: list[str],
+    cases: list[TestCase],
+    metadata: dict[str, Any],
+) -> VerifyResult:
+    """The result of a program that compiled, from its runs on `cases` (stage "run")."""
+    outcome = run_test_cases(runner, workdir, argv, cases)
+    reward, success = execution_reward(outcome)
+    if outcome.has_expectations:
+        metadata["test_cases_passed"] = outcome.passed
+        metadata["test_cases_total"] = outcome.total
+        details = f"{outcome.passed}/{outcome.total} test case(s) passed"
+    else:
+        details = "ran to completion" if success else "run failed"
+    return VerifyResult(
+        success=success,
+        reward=reward,
+        details=details,
+        error="; ".join(outcome.failures)[:ERROR_EXCERPT_CHARS] or None,
+        metadata={**metadata, "stage": "run"},
+    )
 
 
 def _completed(result: SandboxResult) -> bool:

@@ -59,15 +59,17 @@ def resolve_compiler(toolchain: Toolchain, language: str, override: str | None =
 
 
 @functools.cache
-def compiler_version(path: str) -> str:
-    """First line of `<compiler> --version` (trusted input, so no sandbox is needed)."""
+def compiler_version(path: str, argument: str = "--version") -> str:
+    """First line of `<compiler> --version` (trusted input, so no sandbox is needed).
+
+    `argument` is the tool's version command where it differs (`go version`)."""
     try:
         completed = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+            [path, argument], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise VerifierError(
-            f"cannot run {path} --version ({error}); reinstall the compiler"
+            f"cannot run {path} {argument} ({error}); reinstall the compiler"
         ) from None
     lines = completed.stdout.strip().splitlines()
     return lines[0] if lines else f"{path} (unknown version)"

@@ -11,6 +11,7 @@ import pytest
 
 from halo_forge.benchmark.results import (
     UNCATEGORIZED,
+    UNKNOWN_LANGUAGE,
     BenchmarkResult,
     SampleOutcome,
     Timing,
@@ -37,6 +38,7 @@ DOCUMENTED_FIELDS = {
     "compile_rate",
     "pass_at_k",
     "by_category",
+    "by_language",
     "timing",
     "config",
     "timestamp",
@@ -145,6 +147,37 @@ def test_outcome_without_category_is_counted_as_uncategorized() -> None:
 
     assert outcome.category == UNCATEGORIZED
     assert aggregate([outcome], [1]).by_category[UNCATEGORIZED].total == 1
+
+
+def test_language_comes_from_the_record_else_the_verifier_else_unknown() -> None:
+    recorded = VerifyResult(True, 1.0, metadata={"language": "go"})
+    from_record = SampleOutcome.from_verification("t1", 0, None, "x", recorded, language="rust")
+    from_verifier = SampleOutcome.from_verification("t2", 0, None, "x", recorded)
+    neither = SampleOutcome.from_verification("t3", 0, None, "x", VerifyResult(False, 0.0))
+
+    assert [from_record.language, from_verifier.language, neither.language] == [
+        "rust",
+        "go",
+        UNKNOWN_LANGUAGE,
+    ]
+    summary = aggregate([from_record, from_verifier, neither], [1])
+    assert {name: (c.total, c.passed) for name, c in summary.by_language.items()} == {
+        "go": (1, 1),
+        "rust": (1, 1),
+        UNKNOWN_LANGUAGE: (1, 0),
+    }
+
+
+def test_samples_files_without_a_language_still_load(tmp_path: Path) -> None:
+    output = tmp_path / "run.json"
+    result = _result([_outcome("a", 0, True)], output)
+    write_result(result, [_outcome("a", 0, True)], output)
+    samples_path = tmp_path / result.samples_file
+    lines = [json.loads(line) for line in samples_path.read_text().splitlines()]
+    older = [{key: value for key, value in line.items() if key != "language"} for line in lines]
+    samples_path.write_text("".join(json.dumps(line) + "\n" for line in older))
+
+    assert load_samples(output, load_result(output))[0].language == UNKNOWN_LANGUAGE
 
 
 def _result(samples: list[SampleOutcome], output: Path) -> BenchmarkResult:

@@ -35,7 +35,11 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_jsonl(
         prompts,
         [
-            {"prompt": "Write a C++ program that prints 42.", "expected_output": "42\n"},
+            {
+                "prompt": "Write a C++ program that prints 42.",
+                "expected_output": "42\n",
+                "language": "cpp",
+            },
             {"prompt": "Write a C++ program that prints 7.", "expected_output": "7\n"},
             {"prompt": "Write a C++ program that prints 9.", "expected_output": "9\n"},
         ],
@@ -124,6 +128,10 @@ def test_run_options_override_the_yaml(produced: dict[str, Path]) -> None:
     assert result.config["verifier"] == {"type": "gcc", "run_after_compile": True}
     assert result.hardware is not None
     assert (produced["directory"] / "run.samples.jsonl").is_file()
+    assert {name: counts.total for name, counts in result.by_language.items()} == {
+        "cpp": 2,
+        "unknown": 2,
+    }
 
 
 def test_run_prints_the_metrics_and_logs_the_command(
@@ -132,6 +140,7 @@ def test_run_prints_the_metrics_and_logs_the_command(
     printed = produced["run_printed"].read_text(encoding="utf-8")
 
     assert "pass@2" in printed and "compile rate" in printed and "pass rate" in printed
+    assert "language cpp" in printed and "language unknown" in printed
     assert "peak memory" in printed
     assert any(Path(log_dir).glob("benchmark_run_*.log"))
     assert any(Path(log_dir).glob("benchmark_eval_*.log"))

@@ -131,6 +131,49 @@ def test_verification_uses_each_prompts_tests_and_resumes_from_its_file(tmp_path
     assert summary["reward_histogram"]["1"] == 2
 
 
+def test_verified_records_and_summary_are_broken_down_by_language(tmp_path):
+    records = [
+        PromptRecord(prompt="Print 1 in C.", language="c", expected_output="1\n"),
+        PromptRecord(prompt="Print 1 in Python.", language="python", expected_output="1\n"),
+        PromptRecord(prompt="Print 1.", expected_output="1\n"),  # language from the fence
+    ]
+    prompts = [
+        CyclePrompt(prompt_key(index, record), record.prompt, record)
+        for index, record in enumerate(records)
+    ]
+    answers = {
+        "Print 1 in C.": ['#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n'],
+        "Print 1 in Python.": ["print(2)\n"],
+        "Print 1.": ['```go\npackage main\nimport "fmt"\nfunc main() { fmt.Println(1) }\n```'],
+    }
+    path = tmp_path / "samples.jsonl"
+    generate_samples(
+        path,
+        prompts,
+        lambda texts, seed: [answers[texts[0]]],
+        samples_per_prompt=1,
+        batch_size=1,
+        seed=0,
+    )
+    verified_path = tmp_path / "verified.jsonl"
+    config = {
+        "c": {"type": "gcc", "language": "c", "run_after_compile": True},
+        "go": {"type": "go", "run_after_compile": True},
+    }
+    with build_verifier("auto", verifiers=config) as verifier:
+        verify_samples(path, verified_path, prompts, verifier)
+
+    verified = read_verified(verified_path, path)
+    assert [record["language"] for record in verified] == ["c", "python", "go"]
+    by_language = verification_summary(verified)["by_language"]
+    assert {name: stats["pass_rate"] for name, stats in by_language.items()} == {
+        "c": 1.0,
+        "go": 1.0,
+        "python": 0.0,
+    }
+    assert by_language["python"]["samples"] == 1
+
+
 def test_reward_histogram_counts_each_tier_highest_first():
     assert reward_histogram([0.0, 1.0, 0.5, 1.0]) == {"1": 2, "0.5": 1, "0": 1}
 
