@@ -14,8 +14,9 @@ What "compiles" means, and how it is checked fast:
   undefined reference that `-O2` optimises away. Optimisation removes references rather than
   adding ones the libraries lack, so the check builds at `-O0` first (about half the cost of an
   `-O2` build) and rebuilds at `optimization` (default `-O2`) only when that link fails: the
-  verdict is the `-O2` one, and only programs with link errors pay for two builds. Warnings
-  then come from the `-O0` build, which lacks the few that need the optimiser's analysis
+  verdict is the `-O2` one, and only programs with link errors pay for two builds (not those
+  without `main`: the startup code references it at every level). Warnings then come from
+  the `-O0` build, which lacks the few that need the optimiser's analysis
   (`-Wmaybe-uninitialized`); `fast_link_check=False` builds every check at `optimization`.
 - `link=False` checks the translation unit alone with `-fsyntax-only` (no code generation,
   no linking): use it for prompts that ask for a function or a class, not a program.
@@ -45,6 +46,7 @@ from halo_forge.verifiers.diagnostics import (
     classify_failure,
     count_warnings,
     failure_result,
+    only_entry_point_undefined,
     timeout_result,
 )
 from halo_forge.verifiers.pch import PrecompiledHeaders
@@ -252,7 +254,10 @@ class CompileVerifier(Verifier):
 
     @staticmethod
     def _failed_to_link(result: SandboxResult, output: str) -> bool:
-        return not result.ok and not result.timed_out and classify_failure(output).kind == "link"
+        """Whether the build failed at link time in a way optimisation might change."""
+        if result.ok or result.timed_out or classify_failure(output).kind != "link":
+            return False
+        return not only_entry_point_undefined(output)
 
     def _run_compiler(
         self, workspace: Workspace, source: str, include: list[str], optimization: str

@@ -34,6 +34,10 @@ _LINK_ERROR = re.compile(
     r"undefined reference to|multiple definition of|relocation truncated|"
     r"cannot find -l|ld returned \d+ exit status|linker command failed",
 )
+_UNDEFINED_REFERENCE = re.compile(r"undefined (?:reference to [`']|symbol: )(?P<symbol>[^'`\s]+)")
+_OTHER_LINK_ERROR = re.compile(r"multiple definition of|relocation truncated|cannot find -l")
+#: Symbols that the C runtime's startup code references, whatever the program's optimisation.
+ENTRY_POINTS = frozenset({"main", "wmain", "WinMain", "wWinMain"})
 _WARNING_AS_ERROR = re.compile(r"\[-Werror(?:=|,)")
 _MISSING_DECLARATION = re.compile(
     r"was not declared in this scope|has not been declared|is not a member of|"
@@ -123,6 +127,16 @@ def classify_message(message: str) -> tuple[RewardLevel, str]:
     if _SYNTAX.search(message):
         return RewardLevel.SYNTAX_ERROR, "syntax"
     return RewardLevel.SEMANTIC_ERROR, "semantic"
+
+
+def only_entry_point_undefined(output: str) -> bool:
+    """Whether a failed link reports nothing but a missing entry point (no `main`).
+
+    No optimisation level can make such a program link (the startup code references `main`),
+    so a link check need not rebuild it at the reference level to be sure.
+    """
+    symbols = {match["symbol"] for match in _UNDEFINED_REFERENCE.finditer(output)}
+    return bool(symbols) and symbols <= ENTRY_POINTS and not _OTHER_LINK_ERROR.search(output)
 
 
 def classify_failure(output: str) -> CompileFailure:

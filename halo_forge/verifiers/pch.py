@@ -114,6 +114,7 @@ class PrecompiledHeaders:
         self.max_headers = max_headers
         self._failed: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
+        self._build_locks: dict[tuple[str, ...], threading.Lock] = {}
 
     def _entry(self, headers: tuple[str, ...]) -> Path:
         return self.directory / _digest(headers)
@@ -170,21 +171,24 @@ class PrecompiledHeaders:
         """Precompile `headers` (in the sandbox); True when the PCH is ready to use.
 
         A PCH only saves time, so a build that fails for any reason is logged and remembered,
-        and the programs compile without it.
+        and the programs compile without it. Threads that ask for the same PCH at once wait
+        for one build.
         """
-        if self._pch_path(headers).is_file():
-            return True
-        if headers in self._failed:
-            return False
-        try:
-            built = self._build(headers)
-        except (OSError, VerifierError) as error:
-            logger.warning("cannot precompile %s: %s", ", ".join(headers), error)
-            built = False
-        if not built:
-            with self._lock:
+        with self._lock:
+            build_lock = self._build_locks.setdefault(headers, threading.Lock())
+        with build_lock:
+            if self._pch_path(headers).is_file():
+                return True
+            if headers in self._failed:
+                return False
+            try:
+                built = self._build(headers)
+            except (OSError, VerifierError) as error:
+                logger.warning("cannot precompile %s: %s", ", ".join(headers), error)
+                built = False
+            if not built:
                 self._failed.add(headers)
-        return built
+            return built
 
     def _build(self, headers: tuple[str, ...]) -> bool:
         pch = self._pch_path(headers)

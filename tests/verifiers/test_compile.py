@@ -90,6 +90,13 @@ def test_link_check_rebuilds_at_the_reference_level_only_after_a_failed_link() -
     assert undefined.metadata["failure"] == "link"
 
 
+def test_program_without_main_is_not_rebuilt_at_the_reference_level() -> None:
+    with GCCVerifier(use_cache=False) as verifier:
+        result = verifier.verify("int helper() { return 1; }\n")
+    assert not result.success and result.metadata["failure"] == "link"
+    assert result.metadata["optimization"] == "-O0"
+
+
 def test_fast_link_check_off_and_runs_build_at_the_reference_level() -> None:
     with GCCVerifier(use_cache=False, fast_link_check=False) as every_build_at_o2:
         assert every_build_at_o2.verify("int main() {}\n").metadata["optimization"] == "-O2"

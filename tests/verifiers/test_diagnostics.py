@@ -13,6 +13,7 @@ from halo_forge.verifiers.diagnostics import (
     classify_failure,
     classify_message,
     count_warnings,
+    only_entry_point_undefined,
     parse_diagnostics,
 )
 
@@ -71,6 +72,19 @@ def test_link_errors_are_reported_as_link_kind(compiler: str, tmp_path: Path) ->
     failure = classify_failure(output)
     assert failure.kind == "link"
     assert "main" in failure.message
+
+
+@pytest.mark.parametrize("compiler", [*COMPILERS, "x86_64-w64-mingw32-g++"])
+def test_a_missing_entry_point_is_told_apart_from_other_undefined_references(
+    compiler: str, tmp_path: Path
+) -> None:
+    _, no_main = compile_output(compiler, PROGRAMS["no_main"][0], tmp_path)
+    _, undefined = compile_output(compiler, PROGRAMS["undefined_reference"][0], tmp_path)
+    _, both = compile_output(compiler, "int f();\nint helper() { return f(); }\n", tmp_path)
+    assert only_entry_point_undefined(no_main), no_main
+    assert not only_entry_point_undefined(undefined), undefined
+    assert not only_entry_point_undefined(both), both
+    assert not only_entry_point_undefined("prog.cpp:1:1: error: expected ';'")
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
