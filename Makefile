@@ -12,7 +12,7 @@ PIP_TORCH_ARGS ?=
 EXTRAS ?= dev,llm
 STAMP := $(VENV)/.halo-forge-installed
 
-.PHONY: setup system-deps test demo lint format clean
+.PHONY: setup system-deps test demo lint format docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Rewrite the generated reference pages (docs/reference/configuration.md and cli.md).
+docs: setup
+	$(BIN)/python -m halo_forge.docs_reference
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache logs runs

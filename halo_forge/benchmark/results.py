@@ -2,7 +2,7 @@
 
 Every number in a result JSON is computed here from the per-sample outcomes, which are written
 next to it (`x.json` -> `x.samples.jsonl`), so any figure can be recounted from the samples.
-The fields are documented in docs/benchmarking.md; `BenchmarkResult` is their schema, and
+The fields are documented in docs/training/benchmarking.md; `BenchmarkResult` is their schema, and
 `load_result` refuses a file that does not match it.
 
 "Passed" is the verifier's full success (`VerifyResult.success`), never a partial reward.
@@ -126,7 +126,7 @@ class HardwareMetrics(BaseModel):
 
 
 class BenchmarkResult(BaseModel):
-    """The documented result JSON (docs/benchmarking.md)."""
+    """The documented result JSON (docs/training/benchmarking.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -294,7 +294,7 @@ def load_result(path: PathLike) -> BenchmarkResult:
         )
         raise DataError(
             f"{path}: not a benchmark result ({problems}); expected the JSON written by "
-            "`halo-forge benchmark run` (fields in docs/benchmarking.md)"
+            "`halo-forge benchmark run` (fields in docs/training/benchmarking.md)"
         ) from None
 
 

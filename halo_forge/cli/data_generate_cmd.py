@@ -1,7 +1,7 @@
 """`halo-forge data generate`: training examples written by an LLM, optionally verified.
 
     halo-forge data generate --topic cpp_algorithms --backend deepseek --samples 500 \\
-        --output data/cpp_sft.jsonl --verify gpp
+        --output data/cpp_sft.jsonl --verify gcc
     halo-forge data generate --prompts data/prompts.jsonl --backend ollama --output data/out.jsonl
     halo-forge data generate --list
 

@@ -224,10 +224,16 @@ class CycleOverride(Section):
     """Per-cycle overrides (a curriculum written out by hand); unset keys keep the run's values."""
 
     verifier: VerifierConfig | None = None
-    run_after_compile: bool | None = None
-    reward_threshold: float | None = Field(None, ge=0, le=1)
-    keep_top_percent: float | None = Field(None, gt=0, le=1)
-    temperature: float | None = Field(None, ge=0)
+    run_after_compile: bool | None = Field(
+        None, description="This cycle's run_after_compile (e.g. compile-only first, then run)."
+    )
+    reward_threshold: float | None = Field(
+        None, ge=0, le=1, description="This cycle's minimum reward for a sample to be kept."
+    )
+    keep_top_percent: float | None = Field(
+        None, gt=0, le=1, description="This cycle's fraction (0-1] of above-threshold samples kept."
+    )
+    temperature: float | None = Field(None, ge=0, description="This cycle's sampling temperature.")
 
 
 class RAFTConfig(Section):
