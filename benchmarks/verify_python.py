@@ -16,8 +16,9 @@ on the reference solutions plus the wrong-body variants (both verdicts occur):
 - MBPPVerifier with fresh servers (their start-up is inside the timing), no result cache;
 - MBPPVerifier again on its warm servers, still without the result cache.
 
-    .venv/bin/python benchmarks/verify_python.py --repeats 3            # 2 threads per CPU
-    .venv/bin/python benchmarks/verify_python.py --limit 50 --repeats 1   # a quick look
+    .venv/bin/python benchmarks/verify_python.py --repeats 3              # 2 threads per CPU
+    .venv/bin/python benchmarks/verify_python.py --workers 2 --repeats 3  # 1 per CPU, 2 CPUs
+    .venv/bin/python benchmarks/verify_python.py --limit 50 --repeats 1     # a quick look
 """
 
 from __future__ import annotations

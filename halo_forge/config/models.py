@@ -206,6 +206,12 @@ class RAFTTrainingSection(Section):
         1.0, gt=0, le=1, description="Per-cycle multiplier: lr * decay**(cycle-1)."
     )
     min_lr: float = Field(1e-6, ge=0, description="Floor of the decayed learning rate.")
+    dataloader_num_workers: int = Field(
+        0, ge=0, description="0 is safest on unified-memory machines."
+    )
+    dataloader_pin_memory: bool = Field(
+        True, description="Set false on unified-memory APUs (Strix Halo)."
+    )
 
     @field_validator("learning_rate_schedule")
     @classmethod

@@ -314,6 +314,8 @@ class RAFTTrainer:
             gradient_accumulation_steps=training.gradient_accumulation_steps,
             seed=self.config.raft.seed + paths.cycle,
             device=self.device,
+            dataloader_num_workers=training.dataloader_num_workers,
+            dataloader_pin_memory=training.dataloader_pin_memory,
         )
         timing = {
             "training_seconds": time.perf_counter() - start,

@@ -276,6 +276,8 @@ def train_on_records(
     max_seq_length: int = 1024,
     seed: int = 42,
     device: str | None = None,
+    dataloader_num_workers: int = 0,
+    dataloader_pin_memory: bool = True,
 ) -> SFTResult:
     """Train a loaded model onward on `records` and save it to `output_dir/final_model/`.
 
@@ -295,6 +297,8 @@ def train_on_records(
         seed=seed,
         logging_steps=1,
         use_cpu=chosen_device.type == "cpu",
+        dataloader_num_workers=dataloader_num_workers,
+        dataloader_pin_memory=dataloader_pin_memory,
     )
     set_seed(seed)
     model = prepare_lora(model)

@@ -15,7 +15,8 @@ affects counted as failed, never as passed:
   a test that does not report is a failed test, and stopping the harness early (any exit,
   an uncaught `BaseException`, a signal, a killed parent) can only lower the score.
 - Test code is compiled here from the trusted source (with `optimize=0`, so asserts are
-  never compiled away) before the program runs, and kept in locals the program cannot rebind.
+  never compiled away), by the server before it forks the child that runs the program, and
+  kept in locals the program cannot rebind.
   A unittest test runs only if its function's code object is the one compiled from its `def`,
   a pytest test only if its function has the name, file and first line of its `def` (a
   deleted test does not run; a replaced one fails).
@@ -36,9 +37,9 @@ affects counted as failed, never as passed:
   functions or code objects by hand, opening another process's descriptors under /proc (the
   server's answer pipe), and starting other programs (a fresh interpreter could attach to
   this one with ptrace).
-- Limits (time, memory, processes, files, no network) come from the sandbox: the child calls
-  `confine_current_process` before running anything; the server kills the child's whole
-  group at the deadline.
+- Limits (time, memory, processes, files, no network) come from the sandbox: the server puts
+  the child in its cgroup and rlimits (`ChildConfinement`) before the child runs anything, and
+  kills everything the child started at the deadline.
 
 What this does not claim. The program shares the interpreter with the tests, so a program
 written against this harness can still forge results: one that copies the token from its
@@ -53,6 +54,7 @@ made inside unittest or pytest tests.
 from __future__ import annotations
 
 import builtins
+import functools
 import io
 import os
 import sys
@@ -158,11 +160,62 @@ def _find_code(code: types.CodeType, name: str, first_line: int) -> types.CodeTy
     return None
 
 
-def run_child(request: dict[str, Any], report_fd: int, token_fd: int) -> None:
+class CompiledSample:
+    """A request's program, test steps and declared tests' code, compiled on the trusted side.
+
+    The server compiles before it forks: the child inherits the code objects, where compiling
+    in the child would first copy every page the compiler writes to (copy-on-write).
+    """
+
+    __slots__ = ("declared", "program", "steps", "syntax_error")
+
+    def __init__(
+        self,
+        program: types.CodeType | None,
+        steps: tuple[types.CodeType, ...] = (),
+        declared: tuple[tuple[str, str, types.CodeType | None], ...] = (),
+        syntax_error: str | None = None,
+    ) -> None:
+        self.program = program
+        self.steps = steps
+        self.declared = declared
+        self.syntax_error = syntax_error
+
+
+def compile_sample(request: dict[str, Any]) -> CompiledSample:
+    """Compile the program and the test steps of `request` (compiling is not executing)."""
+    try:
+        program = compile_trusted(request["code"], SOLUTION_FILE)
+        steps = tuple(compile_step(step) for step in request.get("steps", ()))
+    except SyntaxError as error:
+        return CompiledSample(None, syntax_error=f"SyntaxError: line {error.lineno}: {error.msg}")
+    except ValueError as error:  # a null byte in the source
+        return CompiledSample(None, syntax_error=describe_exception(error))
+    declared = tuple(
+        (class_name, name, _find_code(program, name, first_line))
+        for class_name, name, first_line in request.get("declared", ())
+    )
+    return CompiledSample(program, steps, declared)
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_step(source: str) -> types.CodeType:
+    """A test step's code; every sample of a task runs the same steps, so each compiles once.
+
+    Code objects are immutable and each child executes its own copy-on-write view of one, so
+    sharing them between samples shares nothing a program could change.
+    """
+    return compile_trusted(source, TEST_FILE)
+
+
+def run_child(
+    request: dict[str, Any], compiled: CompiledSample, report_fd: int, token_fd: int
+) -> None:
     """Run the program and its tests as `request` says, reporting each step; the caller exits.
 
-    Called in the forked child after it is confined. Everything the reporting needs is bound
-    to locals here, before the program runs.
+    Called in the forked child after it is confined, with `compile_sample(request)` made
+    before the fork. Everything the reporting needs is bound to locals here, before the
+    program runs.
     """
     write, copy, run = os.write, os.sendfile, exec
     builtin_names = builtins.__dict__
@@ -173,17 +226,11 @@ def run_child(request: dict[str, Any], report_fd: int, token_fd: int) -> None:
 
     mode = request["mode"]
     module_name = "__main__" if mode == "script" else "solution"
-    try:
-        program = compile_trusted(request["code"], SOLUTION_FILE)
-        steps = tuple(compile_trusted(step, TEST_FILE) for step in request.get("steps", ()))
-    except SyntaxError as error:
-        report(PROGRAM_ERROR, 0, f"SyntaxError: line {error.lineno}: {error.msg}")
+    program, steps, declared = compiled.program, compiled.steps, compiled.declared
+    if program is None:
+        report(PROGRAM_ERROR, 0, compiled.syntax_error or "the program does not compile")
         report(DONE, 0)
         return
-    declared = tuple(
-        (class_name, name, _find_code(program, name, first_line))
-        for class_name, name, first_line in request.get("declared", ())
-    )
     machinery = None
     if mode == "unittest":
         import unittest  # noqa: F401 - loaded before the program, so its state can be restored

@@ -7,7 +7,8 @@
     UnittestVerifier().verify(code_with_unittest)
     PythonVerifier().verify(code, expected_output="42\\n")
 
-Every program runs in a child forked from a warm server in the sandbox (`python_runner`), and
+Every program runs in a child forked from a warm server in the sandbox (`python_runner`,
+through the shared machinery of `python_test_verifier`), and
 its tests report through the trusted harness (`python_harness`, whose docstring holds the
 threat model): exiting, printing, patching or killing its way to a pass does not work. The
 reward is the fraction of tests that pass (`reward_from_pass_fraction`: 1.0 / 0.75 / 0.5 /
@@ -20,59 +21,32 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import os
-import threading
-from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from halo_forge.errors import VerifierError
-from halo_forge.verifiers.base import Verifier, VerifyResult
+from halo_forge.verifiers.base import VerifyResult
 from halo_forge.verifiers.benchmark_tasks import PythonTask, TaskSet
-from halo_forge.verifiers.python_runner import ForkServerPool, python_environment
-from halo_forge.verifiers.python_scoring import (
-    Unit,
-    reject_unrunnable,
-    score_response,
-    score_script_runs,
-)
+from halo_forge.verifiers.python_scoring import reject_unrunnable, score_script_runs
 from halo_forge.verifiers.python_test_units import (
     DeclaredTest,
-    TestStep,
     assert_steps,
     declared_pytest_tests,
     declared_unittest_tests,
 )
-from halo_forge.verifiers.registry import register_verifier, validate_options
-from halo_forge.verifiers.sandbox import SandboxLimits
+from halo_forge.verifiers.python_test_verifier import (
+    SAMPLE_CHECK_FUNCTION,
+    PythonTestOptions,
+    PythonTestVerifier,
+    assert_request,
+    declared_units,
+    steps_units,
+    tests_from_context,
+)
+from halo_forge.verifiers.registry import register_verifier
 from halo_forge.verifiers.testcases import cases_from_context
-
-PYTHON_LANGUAGES = ("python", "py", "python3")
-
-
-class PythonTestOptions(BaseModel):
-    """Options every Python test verifier takes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    timeout: float = Field(5.0, gt=0, description="Seconds a program and its tests may run.")
-    memory_limit_mb: int = Field(1024, ge=64, description="Address-space limit, in MiB.")
-    max_processes: int = Field(64, ge=1, description="Processes a program may start.")
-    max_workers: int | None = Field(
-        None,
-        ge=1,
-        description="Parallel verifications (twice the CPU count: a sample passes between "
-        "three processes, so one worker per core leaves cores idle at each hand-off).",
-    )
-    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
-    site_packages: bool = Field(
-        False,
-        description="Let programs import installed third-party packages (servers start without "
-        "site-packages by default: smaller processes fork faster).",
-    )
 
 
 class TaskFileOptions(PythonTestOptions):
@@ -96,113 +70,6 @@ class PythonOptions(PythonTestOptions):
 
     expected_output: str | None = Field(None, description="Default expected stdout.")
     stdin: str | None = Field(None, description="Default standard input.")
-
-
-class PythonTestVerifier(Verifier):
-    """Shared machinery: options, the warm server pool, the request and the scoring."""
-
-    verifier_name: ClassVar[str]
-    options_model: ClassVar[type[PythonTestOptions]] = PythonTestOptions
-    needs_site_packages: ClassVar[bool] = False
-    preload: ClassVar[tuple[str, ...]] = ()
-    languages = PYTHON_LANGUAGES
-
-    def __init__(self, **options: Any) -> None:
-        self.options = validate_options(self.options_model, options, owner=type(self).__name__)
-        workers = self.options.max_workers or 2 * (os.cpu_count() or 1)
-        super().__init__(max_workers=workers, use_cache=self.options.use_cache)
-        self.limits = SandboxLimits(
-            wall_timeout_s=self.options.timeout,
-            memory_limit_mb=self.options.memory_limit_mb,
-            max_processes=self.options.max_processes,
-        )
-        self._limits_dict = asdict(self.limits)
-        self._pool: ForkServerPool | None = None
-        self._pool_lock = threading.Lock()
-
-    def _servers(self) -> ForkServerPool:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ForkServerPool(
-                    self.max_workers,
-                    self.limits,
-                    site_packages=self.needs_site_packages or self.options.site_packages,
-                    preload=self.preload,
-                )
-            return self._pool
-
-    def execute(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run one harness request on a warm server (see `python_harness.run_child`)."""
-        return self._servers().run({**request, "limits": self._limits_dict})
-
-    def cache_fingerprint(self) -> dict[str, Any] | None:
-        options = self.options.model_dump(mode="json", exclude={"max_workers", "use_cache"})
-        return {"verifier": self.verifier_name, "options": options, **python_environment()}
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable (to ship a verifier to another process): the servers stay behind."""
-        state = self.__dict__.copy()
-        state["_pool"] = None
-        del state["_pool_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._pool_lock = threading.Lock()
-
-    def cleanup(self) -> None:
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.close()
-                self._pool = None
-
-    def run_units(self, request: dict[str, Any], units: list[Unit]) -> VerifyResult:
-        """Syntax-check the program here, run it with its tests there, and score the records."""
-        tests_total = sum(unit.instances for unit in units if unit.is_test)
-        rejected = reject_unrunnable(request["code"], tests_total)
-        if rejected is not None:
-            return rejected
-        return score_response(self.execute(request), units, self.options.timeout)
-
-
-def _steps_units(steps: Sequence[TestStep]) -> list[Unit]:
-    return [Unit(label=step.label, is_test=step.is_test) for step in steps]
-
-
-def _declared_units(declared: list[DeclaredTest]) -> list[Unit]:
-    return [
-        Unit(
-            label=f"{test.class_name}.{test.name}" if test.class_name else test.name,
-            instances=test.instances,
-        )
-        for test in declared
-    ]
-
-
-def _assert_request(
-    program: str, steps: Sequence[TestStep], parameter: str | None, entry_point: str
-) -> dict[str, Any]:
-    return {
-        "mode": "asserts",
-        "code": program,
-        "steps": [step.source for step in steps],
-        "parameter": parameter,
-        "entry_point": entry_point,
-    }
-
-
-#: The function whose asserts are the tests when a sample brings its own test module.
-SAMPLE_CHECK_FUNCTION = "test_solution"
-
-
-def _tests_from_context(tests: Any) -> str:
-    """A sample's own `tests`: a module (asserts at top level or in `def test_solution()`),
-    or a list of assert statements."""
-    if isinstance(tests, str):
-        return tests
-    if isinstance(tests, list) and all(isinstance(test, str) for test in tests):
-        return "\n".join(tests) + "\n"
-    raise VerifierError("tests must be a test source string or a list of assert statements")
 
 
 class TaskVerifier(PythonTestVerifier):
@@ -252,7 +119,7 @@ class MBPPVerifier(TaskVerifier):
     def verify(self, code: str, **context: Any) -> VerifyResult:
         program = self.extract_code(code)
         if context.get("tests") is not None:
-            tests = _tests_from_context(context["tests"])
+            tests = tests_from_context(context["tests"])
             task = PythonTask(
                 task_id="",
                 prompt="",
@@ -263,8 +130,8 @@ class MBPPVerifier(TaskVerifier):
         else:
             task = self.find_task(context.get("task_id"), context.get("prompt"))
         steps, parameter = assert_steps(task.test_source, task.check_function, task.setup_code)
-        request = _assert_request(program, steps, parameter, task.entry_point)
-        return self.run_units(request, _steps_units(steps))
+        request = assert_request(program, steps, parameter, task.entry_point)
+        return self.run_units(request, steps_units(steps))
 
 
 @register_verifier("humaneval", options=TaskFileOptions)
@@ -277,8 +144,8 @@ class HumanEvalVerifier(TaskVerifier):
         task = self.find_task(context.get("task_id"), context.get("prompt"))
         program = complete_prompt(task, self.extract_code(code))
         steps, parameter = assert_steps(task.test_source, task.check_function, task.setup_code)
-        request = _assert_request(program, steps, parameter, task.entry_point)
-        return self.run_units(request, _steps_units(steps))
+        request = assert_request(program, steps, parameter, task.entry_point)
+        return self.run_units(request, steps_units(steps))
 
 
 def complete_prompt(task: PythonTask, completion: str) -> str:
@@ -358,7 +225,7 @@ class PytestVerifier(PythonTestVerifier):
             "test_file_source": self.test_source,
             "test_file_name": self.test_file_name,
         }
-        return self.run_units(request, _declared_units(declared))
+        return self.run_units(request, declared_units(declared))
 
 
 @register_verifier("unittest", options=PythonTestOptions)
@@ -380,7 +247,7 @@ class UnittestVerifier(PythonTestVerifier):
             "code": program,
             "declared": [[test.class_name, test.name, test.first_line] for test in declared],
         }
-        return self.run_units(request, _declared_units(declared))
+        return self.run_units(request, declared_units(declared))
 
 
 @register_verifier("python", options=PythonOptions)
@@ -394,9 +261,9 @@ class PythonVerifier(PythonTestVerifier):
     def verify(self, code: str, **context: Any) -> VerifyResult:
         program = self.extract_code(code)
         if context.get("tests") is not None:
-            tests = _tests_from_context(context["tests"])
+            tests = tests_from_context(context["tests"])
             steps, _ = assert_steps(tests, SAMPLE_CHECK_FUNCTION)
-            return self.run_units(_assert_request(program, steps, None, ""), _steps_units(steps))
+            return self.run_units(assert_request(program, steps, None, ""), steps_units(steps))
         cases = cases_from_context(context, self.options.stdin, self.options.expected_output)
         rejected = reject_unrunnable(program, len(cases))
         if rejected is not None:

@@ -31,7 +31,12 @@ first instruction (`sandbox_process.start_confined`), without fork() of the call
 exits with 128 + N when its program dies of signal N; `SandboxResult` reports it as a signal.
 
 `Sandbox.spawn` starts a long-lived process (a fork server) under the same isolation; it gives
-each child its own limits with `confine_current_process` / `release_confined`.
+each child its own limits with `ChildConfinement` (`sandbox_confine`).
+
+The parts, each its own module: `sandbox_limits` (what a run may use, how it ended, rlimits),
+`sandbox_isolation` (what works here), `sandbox_wrappers` (the bubblewrap or unshare command
+line), `sandbox_process` (start and end a run), `sandbox_cgroups` and `sandbox_cgroupfs` (the
+run's groups), `sandbox_output` (reading its output), `sandbox_confine` (a server's children).
 """
 
 from __future__ import annotations
@@ -45,22 +50,28 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO
 
 from halo_forge.errors import VerifierError
-from halo_forge.verifiers.sandbox_cgroups import RunCgroup, find_hierarchies
-from halo_forge.verifiers.sandbox_confine import confine_current_process, release_confined
+from halo_forge.verifiers.sandbox_cgroupfs import find_hierarchies
+from halo_forge.verifiers.sandbox_cgroups import RunCgroup
+from halo_forge.verifiers.sandbox_confine import ChildConfinement
 from halo_forge.verifiers.sandbox_isolation import (
     BUBBLEWRAP,
-    NOBODY_UID,
-    PROCESS_LIMIT_NOBODY,
-    UNSHARE,
     IsolationReport,
     isolation_report,
     probe_isolation,
+)
+from halo_forge.verifiers.sandbox_limits import (
+    MB,
+    NOBODY_UID,
+    PROCESS_LIMIT_NOBODY,
+    SandboxLimits,
+    SandboxResult,
+    rlimits_for,
 )
 from halo_forge.verifiers.sandbox_output import CollectedOutput, collect_output, wait_for_exit
 from halo_forge.verifiers.sandbox_process import (
@@ -68,56 +79,21 @@ from halo_forge.verifiers.sandbox_process import (
     end_run,
     kill_run,
     resolve_program,
-    rlimits_for,
     start_confined,
-    tool_path,
-    tools_under_tmp,
 )
+from halo_forge.verifiers.sandbox_wrappers import isolating_command
 
 __all__ = [
+    "ChildConfinement",
     "IsolationReport",
     "Sandbox",
     "SandboxLimits",
     "SandboxResult",
     "Workspace",
-    "confine_current_process",
     "isolation_report",
     "probe_isolation",
-    "release_confined",
     "run_sandboxed",
 ]
-
-MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """What one run may use. Defaults fit compilers; tighten them for the binaries they build."""
-
-    wall_timeout_s: float = 10.0
-    cpu_timeout_s: float | None = None  # None -> wall_timeout_s (RLIMIT_CPU, rounded up)
-    memory_limit_mb: int | None = 1024  # RLIMIT_AS per process; memory cgroup per run if writable
-    max_processes: int = 64  # pids cgroup or RLIMIT_NPROC; bubblewrap itself takes 2
-    max_file_size_mb: int = 64  # RLIMIT_FSIZE
-    max_output_bytes: int = 1_000_000  # per stream; a program writing more is killed
-    allow_network: bool = False
-
-
-@dataclass
-class SandboxResult:
-    """How a run ended and what it printed."""
-
-    returncode: int | None  # -N if signal N ended it; None if the sandbox stopped it
-    stdout: str  # utf-8, undecodable bytes replaced, at most max_output_bytes
-    stderr: str
-    timed_out: bool  # wall-clock timeout, or RLIMIT_CPU's SIGXCPU
-    wall_time_s: float
-    output_truncated: bool
-    signal: int | None  # signal that ended the program, if one did
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
 
 
 class Sandbox:
@@ -153,6 +129,12 @@ class Sandbox:
         ]
         self._lock = threading.Lock()
         self._spawned: dict[int, RunCgroup | None] = {}
+
+    @property
+    def private_tmp(self) -> Path | None:
+        """/tmp when each run and spawned process gets its own, in memory (bubblewrap's tmpfs);
+        None when programs see the host's /tmp."""
+        return Path("/tmp") if self.isolation.network == BUBBLEWRAP else None
 
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:
@@ -213,7 +195,7 @@ class Sandbox:
         """Start a long-lived process with stdin/stdout pipes (a fork server), same isolation.
 
         No wall timeout applies and RLIMIT_CPU counts the process's whole life, so pass limits
-        that fit it; its children confine themselves with `confine_current_process`. `workdir`
+        that fit it; its children are confined with `ChildConfinement`. `workdir`
         must exist (as nobody, it is handed over to uid 65534). End the process with
         `Sandbox.kill`, which kills everything it started.
         """
@@ -275,7 +257,14 @@ class Sandbox:
             )
         try:
             delegated = cgroup.join_directories if cgroup is not None and long_lived else ()
-            command = self._command([program, *argv[1:]], workdir, limits, long_lived, delegated)
+            command = isolating_command(
+                [program, *argv[1:]],
+                isolation=self.isolation,
+                workdir=workdir,
+                writable_paths=(*self.writable_paths, *delegated),
+                allow_network=limits.allow_network,
+                long_lived=long_lived,
+            )
             process = start_confined(
                 command,
                 cwd=workdir,
@@ -295,57 +284,6 @@ class Sandbox:
                 ) from None
             raise
         return process, cgroup
-
-    def _command(
-        self,
-        argv: list[str],
-        workdir: Path,
-        limits: SandboxLimits,
-        long_lived: bool,
-        delegated_cgroups: Sequence[Path],
-    ) -> list[str]:
-        """`argv` behind the wrapper that isolates network and files (bubblewrap or unshare).
-
-        `delegated_cgroups` (a spawned server's own groups) are bound writable so that the
-        server can nest a group per child.
-        """
-        root = os.geteuid() == 0
-        # setpriv switches to nobody after this process has set the limits: without
-        # CAP_SYS_RESOURCE (some containers) root may not prlimit another user's process.
-        become_nobody = [tool_path("setpriv"), f"--reuid={NOBODY_UID}", f"--regid={NOBODY_UID}"]
-        become_nobody += ["--clear-groups", "--no-new-privs"]
-        if self.isolation.network == BUBBLEWRAP:
-            command = [tool_path("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev"]
-            command += ["--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]
-            for path in tools_under_tmp(argv[0]):
-                command += ["--ro-bind", str(path), str(path)]
-            for path in (workdir, *self.writable_paths, *delegated_cgroups):
-                command += ["--bind", str(path), str(path)]
-            command += ["--chdir", str(workdir), "--unshare-pid", "--unshare-ipc"]
-            if root and not self._runs_as_nobody:
-                command += ["--cap-drop", "ALL"]
-            if limits.allow_network:
-                command += ["--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve"]
-            else:
-                command.append("--unshare-net")
-            if not long_lived:
-                # The parent-death signal follows the thread that started the process: a run
-                # blocks that thread, a server outlives it.
-                command.append("--die-with-parent")
-            command += ["--", *argv]
-            return [*become_nobody, "--", *command] if self._runs_as_nobody else command
-        if self.isolation.network == UNSHARE:
-            # setpriv after unshare (which needs root): nobody, or root without capabilities;
-            # either way no privilege gain through setuid files.
-            command = [tool_path("setpriv"), "--no-new-privs"]
-            if self._runs_as_nobody:
-                command = [*become_nobody, "--no-new-privs"]
-            elif root:
-                command += ["--bounding-set=-all", "--inh-caps=-all"]
-            if not limits.allow_network:
-                command = [tool_path("unshare"), "--net", "--", *command]
-            return [*command, "--", *argv]
-        return [*become_nobody, "--", *argv] if self._runs_as_nobody else argv
 
     def _hand_over(self, path: Path) -> None:
         """Programs that run as nobody must be able to write their directories."""

@@ -15,17 +15,20 @@ import os
 import threading
 from dataclasses import dataclass, field, replace
 
-from halo_forge.verifiers.sandbox_cgroups import RunCgroup, find_hierarchies
+from halo_forge.verifiers.sandbox_cgroupfs import find_hierarchies
+from halo_forge.verifiers.sandbox_cgroups import RunCgroup
+from halo_forge.verifiers.sandbox_limits import (
+    NOBODY_UID,
+    NONE,
+    PROCESS_LIMIT_NOBODY,
+    PROCESS_LIMIT_NPROC,
+)
 
 logger = logging.getLogger(__name__)
 
-NOBODY_UID = 65534
 BUBBLEWRAP = "bubblewrap"
 UNSHARE = "unshare"
-NONE = "none"
 FILESYSTEM_BUBBLEWRAP = "bubblewrap (read-only root, writable workdir)"
-PROCESS_LIMIT_NOBODY = "rlimit-nproc(nobody)"
-PROCESS_LIMIT_NPROC = "rlimit-nproc"
 MEMORY_RLIMIT = "rlimit-as (per process)"
 
 

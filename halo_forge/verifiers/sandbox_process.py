@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import resource
 import shutil
@@ -21,73 +20,22 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.sandbox_cgroups import RunCgroup
-from halo_forge.verifiers.sandbox_isolation import NOBODY_UID
+from halo_forge.verifiers.sandbox_limits import NOBODY_UID
 
-if TYPE_CHECKING:
-    from halo_forge.verifiers.sandbox import SandboxLimits
-
-MB = 1024 * 1024
 #: PATH of every sandboxed program unless the caller passes its own.
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 #: The first program of every run: stop until the parent has confined it, then become the run.
 GATE = 'kill -STOP $$ && exec "$@"'
 
 
-def rlimits_for(
-    limits: SandboxLimits, process_budget_of: int | None = None
-) -> list[tuple[int, tuple[int, int]]]:
-    """(resource, (soft, hard)) pairs for `resource.setrlimit`, within the current hard caps.
-
-    With `process_budget_of` (a uid), RLIMIT_NPROC is that user's current task count plus
-    `max_processes`: the kernel counts every task of the user, not only those of one run.
-    """
-    cpu_seconds = (
-        limits.cpu_timeout_s if limits.cpu_timeout_s is not None else limits.wall_timeout_s
-    )
-    cpu_seconds = max(1, math.ceil(cpu_seconds))
-    file_bytes = limits.max_file_size_mb * MB
-    wanted = [
-        (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),  # SIGXCPU, then SIGKILL
-        (resource.RLIMIT_FSIZE, file_bytes, file_bytes),
-        (resource.RLIMIT_CORE, 0, 0),
-    ]
-    if limits.memory_limit_mb is not None:
-        address_space = limits.memory_limit_mb * MB
-        wanted.append((resource.RLIMIT_AS, address_space, address_space))
-    if process_budget_of is not None:
-        budget = tasks_of_user(process_budget_of) + limits.max_processes
-        wanted.append((resource.RLIMIT_NPROC, budget, budget))
-    pairs = []
-    for resource_id, soft, hard in wanted:
-        current_hard = resource.getrlimit(resource_id)[1]
-        if current_hard != resource.RLIM_INFINITY:
-            hard = min(hard, current_hard)
-        pairs.append((resource_id, (min(soft, hard), hard)))
-    return pairs
-
-
 @functools.cache
 def tool_path(name: str) -> str:
     """Absolute path of a wrapper (bwrap, unshare, setpriv), independent of a run's PATH."""
     return shutil.which(name, path=SANDBOX_PATH) or name
-
-
-def tasks_of_user(uid: int) -> int:
-    """Tasks (threads included, as RLIMIT_NPROC counts them) of `uid` visible in /proc."""
-    count = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid == uid:
-                count += len(os.listdir(f"/proc/{entry.name}/task"))
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # exited while we looked
-    return count
 
 
 def start_confined(

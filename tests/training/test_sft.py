@@ -199,6 +199,7 @@ def test_train_on_records_continues_an_adapter_for_raft(tmp_path: Path) -> None:
         epochs=1,
         batch_size=2,
         gradient_accumulation_steps=1,
+        dataloader_pin_memory=False,  # what a unified-memory machine sets in its RAFT config
     )
 
     assert result.outcome.global_step == 3

@@ -100,3 +100,20 @@ def test_the_deadline_kills_the_child_and_says_so(pool: ForkServerPool) -> None:
     assert response["timed_out"] is True
     assert response["records"] == []
     assert run_script(pool, "print(1)")["stdout"] == "1\n"  # the server goes on
+
+
+def test_each_sample_starts_in_an_empty_directory_that_is_its_home(pool: ForkServerPool) -> None:
+    leaving = (
+        "import os\n"
+        "open('left.txt', 'w').write('x')\n"
+        "os.mkdir('locked')\n"
+        "open('locked/inside.txt', 'w').write('x')\n"
+        "os.chmod('locked', 0)\n"  # cannot be emptied by its owner: moved out of the way instead
+        "os.chmod('.', 0)\n"
+    )
+    assert run_script(pool, leaving)["records"][0][0] == "P"
+    looking = (
+        "import os, tempfile\n"
+        "print(os.listdir('.'), os.getcwd() == os.environ['HOME'] == tempfile.gettempdir())\n"
+    )
+    assert run_script(pool, looking)["stdout"] == "[] True\n"

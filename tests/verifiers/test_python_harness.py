@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from halo_forge.verifiers.python_tests import MBPPVerifier, UnittestVerifier
+from halo_forge.verifiers.sandbox import isolation_report
 
 GOOD = "def double(x):\n    return 2 * x\n"
 WRONG = "def double(x):\n    return x\n"
@@ -203,6 +204,30 @@ def test_memory_limit_fails_the_allocating_test() -> None:
         result = verifier.verify(program, tests=TESTS)
     assert result.reward == 0.0
     assert "MemoryError" in result.details
+
+
+HOGS = (
+    "import os, time\n"
+    "def hold_memory(count):\n"
+    "    for _ in range(count):\n"
+    "        if os.fork() == 0:\n"
+    "            block = b'x' * (120 * 1024 * 1024)\n"
+    "            time.sleep(0.5)\n"
+    "            os._exit(0)\n"
+    "    statuses = [os.wait()[1] for _ in range(count)]\n"
+    "    return sum(status == 0 for status in statuses)\n"
+)
+
+
+def test_memory_cap_holds_for_a_programs_processes_together() -> None:
+    report = isolation_report()
+    if not report.memory_limit.startswith("memory-cgroup"):
+        pytest.fail(f"no memory cgroup here; isolation report: {report}")
+    # 4 x 120 MB fits each process's 256 MB address space, not the sample's 256 MB total.
+    with MBPPVerifier(use_cache=False, max_workers=1, memory_limit_mb=256) as verifier:
+        assert verifier.verify(HOGS, tests=["assert hold_memory(1) == 1"]).reward == 1.0
+        result = verifier.verify(HOGS, tests=["assert hold_memory(4) == 4"])
+    assert result.reward == 0.0
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):

@@ -27,6 +27,8 @@ def test_servers_never_import_torch_or_the_verifier_stack() -> None:
     assert "halo_forge.verifiers.python_harness" in modules
     assert not {"torch", "pydantic", "halo_forge.verifiers.python_tests"} & modules
     assert "site" not in modules  # started with -S: no third-party packages on the path
+    # Modules whose fork hooks would run in every child, making each fork slower.
+    assert not {"threading", "logging", "subprocess", "random"} & modules
 
 
 def test_servers_with_site_packages_can_import_installed_packages() -> None:

@@ -1,0 +1,89 @@
+"""CPU time per sample of Python test verification, every process counted, against the naive baseline.
+
+Samples/s on a shared machine move with the load; CPU time per sample does not. This script
+puts itself in a fresh cpuacct cgroup (cgroup v1, as root), so the count covers the verifier
+process, its sandboxed fork servers and every child they fork, then verifies the samples of
+`verify_python.py` (reference solutions plus wrong-body variants) on warm servers `--repeats`
+times, and runs the naive baseline (one `python3` per sample) once:
+
+    .venv/bin/python benchmarks/verify_python_cpu.py --workers 2 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from verify_python import DEFAULT_DATA, TIMEOUT_S, load, naive_pass
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def cpu_nanoseconds(group: Path) -> int:
+    """CPU time used so far by every process that has been in `group`."""
+    return int((group / "cpuacct.usage").read_text())
+
+
+def remove_when_empty(group: Path) -> None:
+    """Remove `group` once the processes that were in it have been reaped."""
+    for _ in range(100):
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.05)
+    print(f"could not remove {group}: a process is still in it", file=sys.stderr)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=None, help="use the first N tasks only")
+    args = parser.parse_args()
+    if not os.access(CPUACCT, os.W_OK):
+        print(f"needs a writable cgroup v1 cpuacct hierarchy at {CPUACCT} (run as root)")
+        return 2
+
+    from halo_forge.verifiers.python_tests import MBPPVerifier
+
+    tasks, solutions, wrong, _ = load(args.data, args.limit)
+    codes = solutions + wrong
+    task_ids = [task.task_id for task in tasks] * 2
+    tests = [task.test_source for task in tasks] * 2
+    group = CPUACCT / f"halo-forge-benchmark-{os.getpid()}"
+    group.mkdir()
+    try:
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+        warm = []
+        with MBPPVerifier(
+            str(args.data), max_workers=args.workers, use_cache=False, timeout=TIMEOUT_S
+        ) as verifier:
+            verifier.verify_batch(codes, task_ids=task_ids)  # start and warm the servers
+            for _ in range(args.repeats):
+                before = cpu_nanoseconds(group)
+                verifier.verify_batch(codes, task_ids=task_ids)
+                warm.append((cpu_nanoseconds(group) - before) / len(codes) / 1e6)
+        before = cpu_nanoseconds(group)
+        naive_pass(codes, tests, args.workers)
+        naive = (cpu_nanoseconds(group) - before) / len(codes) / 1e6
+    finally:
+        (CPUACCT / "cgroup.procs").write_text(str(os.getpid()))
+        remove_when_empty(group)
+    median = statistics.median(warm)
+    print(f"{len(codes)} samples, {args.workers} workers")
+    print(f"warm servers: {median:.2f} ms CPU per sample (median of {[round(w, 2) for w in warm]})")
+    print(f"naive:        {naive:.2f} ms CPU per sample")
+    print(f"ratio:        {naive / median:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
