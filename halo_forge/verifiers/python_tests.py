@@ -101,7 +101,7 @@ class TaskVerifier(PythonTestVerifier):
         if self.tasks is None:
             raise VerifierError(
                 f"{type(self).__name__} has no task file: pass one (tasks=...) or give each "
-                "sample its own `tests`"
+                "sample its own `tests` (HumanEval: and `entry_point`)"
             )
         if task_id is not None:
             return self.tasks.get(task_id)
@@ -139,13 +139,31 @@ class HumanEvalVerifier(TaskVerifier):
     """HumanEval: complete the prompt's function; each assert of `check` is a test."""
 
     verifier_name = "humaneval"
+    context_keys = ("task_id", "prompt", "tests", "entry_point")
 
     def verify(self, code: str, **context: Any) -> VerifyResult:
-        task = self.find_task(context.get("task_id"), context.get("prompt"))
+        task = sample_humaneval_task(context) or self.find_task(
+            context.get("task_id"), context.get("prompt")
+        )
         program = complete_prompt(task, self.extract_code(code))
         steps, parameter = assert_steps(task.test_source, task.check_function, task.setup_code)
         request = assert_request(program, steps, parameter, task.entry_point)
         return self.run_units(request, steps_units(steps))
+
+
+def sample_humaneval_task(context: dict[str, Any]) -> PythonTask | None:
+    """The task a sample carries itself (a prompt record of `data prepare --dataset humaneval`:
+    its `prompt`, its `tests` defining `check(candidate)` and its `entry_point`), if it does."""
+    if not all(isinstance(context.get(key), str) for key in ("tests", "entry_point", "prompt")):
+        return None
+    return PythonTask(
+        task_id=str(context.get("task_id", "")),
+        prompt=context["prompt"],
+        entry_point=context["entry_point"],
+        test_source=context["tests"],
+        check_function="check",
+        prompt_is_code=True,
+    )
 
 
 def complete_prompt(task: PythonTask, completion: str) -> str:

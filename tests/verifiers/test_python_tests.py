@@ -203,6 +203,29 @@ def test_humaneval_batch_finds_tasks_by_prompt(humaneval: HumanEvalVerifier) -> 
     assert [result.reward for result in results] == [1.0, 1.0]
 
 
+#: A HumanEval prompt record's context keys, and the fields of the official file they come from.
+RECORD_FIELDS = {
+    "task_id": "task_id",
+    "prompt": "prompt",
+    "tests": "test",
+    "entry_point": "entry_point",
+}
+
+
+def test_humaneval_without_a_task_file_uses_the_task_each_prompt_record_carries() -> None:
+    contexts = [
+        {key: task[field] for key, field in RECORD_FIELDS.items()} for task in HUMANEVAL_TASKS
+    ]
+    completions = [task["canonical_solution"] for task in HUMANEVAL_TASKS]
+    with HumanEvalVerifier(use_cache=False) as verifier:
+        correct = verifier.verify_batch(completions, contexts=contexts)
+        wrong = verifier.verify_batch(["    return True\n"] * 2, contexts=contexts)
+        with pytest.raises(VerifierError, match="its own `tests`"):
+            verifier.verify(completions[0], task_id="HumanEval/0")
+    assert [result.reward for result in correct] == [1.0, 1.0]
+    assert [result.success for result in wrong] == [False, False]
+
+
 def test_completing_a_prompt_appends_bodies_and_follows_with_functions() -> None:
     task = task_from_record(HUMANEVAL_TASKS[0])
     assert complete_prompt(task, BODY) == task.prompt + BODY
