@@ -39,15 +39,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
+from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.cache import default_cache_dir
 from halo_forge.verifiers.compile_options import CompileOptions, MinGWOptions
+from halo_forge.verifiers.compile_results import (
+    compiled_result,
+    failure_result,
+    no_code_result,
+    timeout_result,
+)
 from halo_forge.verifiers.diagnostics import (
     classify_failure,
     count_warnings,
-    failure_result,
     only_entry_point_undefined,
-    timeout_result,
 )
 from halo_forge.verifiers.pch import PrecompiledHeaders
 from halo_forge.verifiers.registry import register_verifier, validate_options
@@ -189,13 +193,7 @@ class CompileVerifier(Verifier):
             "compiler_version": self.compiler_version,
         }
         if not program.strip():
-            return VerifyResult(
-                success=False,
-                reward=float(RewardLevel.FAILURE),
-                details="no C/C++ code found in the output",
-                error="no code block in a C/C++ language (or untagged) and no raw code",
-                metadata={**metadata, "stage": "extract"},
-            )
+            return no_code_result("C/C++", self.languages, metadata)
         with self._compile_sandbox.workspace() as workspace:
             if context.get("tests"):
                 program = f"{program.rstrip()}\n\n{context['tests'].strip()}\n"
@@ -205,14 +203,7 @@ class CompileVerifier(Verifier):
             if self.options.binary_cache_dir is not None:
                 metadata["binary_path"] = self._keep_binary(workspace, program)
             if not self.options.run_after_compile:
-                warnings = metadata["warnings"]
-                reward = RewardLevel.from_compile_result(True, has_warnings=warnings > 0)
-                return VerifyResult(
-                    success=True,
-                    reward=float(reward),
-                    details=f"compiled with {warnings} warning(s)" if warnings else "compiled",
-                    metadata={**metadata, "stage": "compile"},
-                )
+                return compiled_result(metadata["warnings"], metadata)
             return self._run(workspace, context, metadata)
 
     def _compile(

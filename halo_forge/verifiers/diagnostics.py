@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from halo_forge.verifiers.base import ERROR_EXCERPT_CHARS, RewardLevel, VerifyResult
+from halo_forge.verifiers.base import RewardLevel
 
 _DIAGNOSTIC_LINE = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<column>\d+):)?\s*"
@@ -72,31 +71,6 @@ class CompileFailure:
     reward: RewardLevel
     kind: str  # "syntax", "missing_declaration", "semantic", "link", "warning_as_error"
     message: str
-
-
-def failure_result(
-    failure: CompileFailure, output: str, returncode: int, metadata: dict[str, Any]
-) -> VerifyResult:
-    """The result of a failed compile: stage "link" for link errors, else "compile"."""
-    stage = "link" if failure.kind == "link" else "compile"
-    return VerifyResult(
-        success=False,
-        reward=float(failure.reward),
-        details=f"{stage} failed ({failure.kind.replace('_', ' ')}): {failure.message}",
-        error=output[:ERROR_EXCERPT_CHARS] or f"compiler exited with {returncode}",
-        metadata={**metadata, "stage": stage, "failure": failure.kind},
-    )
-
-
-def timeout_result(timeout_s: float, output: str, metadata: dict[str, Any]) -> VerifyResult:
-    """The result of a compile (or build) stopped at its time limit: it never compiled."""
-    return VerifyResult(
-        success=False,
-        reward=float(RewardLevel.FAILURE),
-        details=f"compiler timed out after {timeout_s:g} s",
-        error=output[:ERROR_EXCERPT_CHARS] or "compiler timed out",
-        metadata={**metadata, "stage": "compile", "failure": "compiler_timeout"},
-    )
 
 
 def parse_diagnostics(output: str) -> list[Diagnostic]:

@@ -42,7 +42,13 @@ from halo_forge.verifiers.base import (
     VerifyResult,
     reward_from_pass_fraction,
 )
-from halo_forge.verifiers.diagnostics import CompileFailure, failure_result, timeout_result
+from halo_forge.verifiers.compile_results import (
+    compiled_result,
+    failure_result,
+    no_code_result,
+    timeout_result,
+)
+from halo_forge.verifiers.diagnostics import CompileFailure
 from halo_forge.verifiers.registry import validate_options
 from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits, SandboxResult, Workspace
 from halo_forge.verifiers.testcases import (
@@ -229,13 +235,7 @@ class ToolchainVerifier(Verifier):
         program = self.extract_code(code)
         metadata = self._metadata
         if not program.strip():
-            return VerifyResult(
-                success=False,
-                reward=float(RewardLevel.FAILURE),
-                details=f"no {self.language} code found in the output",
-                error=f"no code block tagged {'/'.join(self.languages)} (or untagged), no raw code",
-                metadata={**metadata, "stage": "extract"},
-            )
+            return no_code_result(self.language, self.languages, metadata)
         files = project_files(context)
         with self._build_sandbox.workspace() as workspace:
             try:
@@ -247,15 +247,7 @@ class ToolchainVerifier(Verifier):
             if built.test_argvs:
                 return self._run_unit_tests(workspace, built, metadata)
             if not self.options.run_after_compile:
-                reward = RewardLevel.from_compile_result(True, has_warnings=built.warnings > 0)
-                return VerifyResult(
-                    success=True,
-                    reward=float(reward),
-                    details=f"built with {built.warnings} warning(s)"
-                    if built.warnings
-                    else "built",
-                    metadata={**metadata, "stage": "compile"},
-                )
+                return compiled_result(built.warnings, metadata)
             return self._run(workspace, built, context, metadata)
 
     def build_step(

@@ -29,9 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from halo_forge.errors import VerifierError
-from halo_forge.verifiers.base import ERROR_EXCERPT_CHARS, RewardLevel, Verifier, VerifyResult
+from halo_forge.verifiers.base import ERROR_EXCERPT_CHARS, Verifier, VerifyResult
 from halo_forge.verifiers.compile import C_FAMILY_LANGUAGES
-from halo_forge.verifiers.diagnostics import failure_result, timeout_result
+from halo_forge.verifiers.compile_results import (
+    compiled_result,
+    failure_result,
+    no_code_result,
+    timeout_result,
+)
 from halo_forge.verifiers.msvc_diagnostics import (
     classify_msvc_failure,
     count_msvc_warnings,
@@ -171,13 +176,7 @@ class RemoteMSVCVerifier(Verifier):
             "host": self.options.host,
         }
         if not program.strip():
-            return VerifyResult(
-                success=False,
-                reward=float(RewardLevel.FAILURE),
-                details="no C/C++ code found in the output",
-                error="no code block in a C/C++ language (or untagged) and no raw code",
-                metadata={**metadata, "stage": "extract"},
-            )
+            return no_code_result("C/C++", self.languages, metadata)
         with self._workspace() as workspace:
             failure = self._compile(workspace, program, metadata)
             if failure is not None:
@@ -185,14 +184,7 @@ class RemoteMSVCVerifier(Verifier):
             if self.options.binary_cache_dir is not None:
                 metadata["binary_path"] = self._fetch_binary(workspace, program)
             if not self.options.run_after_compile:
-                warnings = metadata["warnings"]
-                reward = RewardLevel.from_compile_result(True, has_warnings=warnings > 0)
-                return VerifyResult(
-                    success=True,
-                    reward=float(reward),
-                    details=f"compiled with {warnings} warning(s)" if warnings else "compiled",
-                    metadata={**metadata, "stage": "compile"},
-                )
+                return compiled_result(metadata["warnings"], metadata)
             if self.options.test_cases is not None and "test_cases" not in context:
                 context = {**context, "test_cases": self.options.test_cases}
             runner = RemoteRunner(workspace, self.options.run_timeout, self._check_upload)
