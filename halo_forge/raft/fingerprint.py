@@ -6,7 +6,8 @@ settings, so the first invocation stores the fingerprint in `OUTPUT/fingerprint.
 later one compares: a difference stops the run with the changed keys named, unless `force`.
 
 Left out on purpose: `raft.num_cycles` (extending a finished run by more cycles is the point of
-resuming), `output_dir` and `prompts` as a path (the prompts' content is hashed instead).
+resuming), `output_dir` and `prompts` as a path (the prompts' content is hashed instead), and the
+dataloader settings (how batches reach the device, not what a cycle learns).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from halo_forge.data.records import PromptRecord
 from halo_forge.errors import ConfigError
 
 FINGERPRINT_FILE = "fingerprint.json"
-_NOT_FINGERPRINTED = ("output_dir", "prompts", "raft.num_cycles")
+_NOT_FINGERPRINTED = (
+    "output_dir",
+    "prompts",
+    "raft.num_cycles",
+    "training.dataloader_num_workers",
+    "training.dataloader_pin_memory",
+)
 
 
 def run_fingerprint(

@@ -39,6 +39,17 @@ def test_fingerprint_covers_settings_prompts_and_model_but_not_cycle_count():
     assert changed_keys(base, run_fingerprint(_config(), PROMPTS, "other/model")) == ["start_model"]
 
 
+def test_dataloader_settings_do_not_change_the_fingerprint():
+    base = run_fingerprint(_config(), PROMPTS, "m")
+    unpinned = RAFTConfig.model_validate(
+        {
+            "generation": {"temperature": 0.7},
+            "training": {"dataloader_pin_memory": False, "dataloader_num_workers": 2},
+        }
+    )
+    assert run_fingerprint(unpinned, PROMPTS, "m") == base
+
+
 def test_resume_with_changed_settings_stops_and_names_the_keys(tmp_path):
     check_fingerprint(tmp_path, run_fingerprint(_config(), PROMPTS, "m"))
     check_fingerprint(tmp_path, run_fingerprint(_config(num_cycles=7), PROMPTS, "m"))
