@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import VerifierError
+from halo_forge.verifiers import registry
 from halo_forge.verifiers.auto import AutoVerifier, normalise_language
 from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.registry import build_verifier, register_verifier
@@ -36,7 +37,6 @@ class _CallLog(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@register_verifier("batch-log-for-auto-tests", options=_CallLog)
 class BatchLogVerifier(Verifier):
     """Accepts everything and records each verify_batch call (to count them)."""
 
@@ -72,6 +72,15 @@ def test_a_mixed_batch_goes_to_each_languages_real_verifier() -> None:
     assert results[3].metadata["compiler"] == "rustc"
 
 
+@pytest.fixture
+def batch_log_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`BatchLogVerifier` in a copy of the registry, so no other test sees it."""
+    registry.available_verifiers()  # the built-ins are in the copy too
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    register_verifier("batch-log-for-auto-tests", options=_CallLog)(BatchLogVerifier)
+
+
+@pytest.mark.usefixtures("batch_log_registered")
 def test_verify_batch_calls_each_languages_verifier_once() -> None:
     BatchLogVerifier.calls.clear()
     config = {
