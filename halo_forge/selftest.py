@@ -129,7 +129,7 @@ def check_c_verifier() -> str:
         solution,
         {
             "non-compiling": solution.replace("return", "retrun", 1),
-            "wrong-output": solution.replace('printf("', 'printf("1', 1),
+            "wrong-output": solution.replace("return ", "return 1 + ", 1),
         },
     )
 

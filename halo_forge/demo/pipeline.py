@@ -17,7 +17,8 @@ otherwise), so the demo is the GPU path at a laptop's scale. Stages leave files 
       benchmarks/*.json       held-out results (baseline, after RAFT)
       summary.json, summary.png
 
-The tasks are split by prompt text, so no held-out prompt appears in SFT or RAFT data.
+The tasks are split by prompt text within each task family, so no held-out prompt appears in
+SFT or RAFT data, and every held-out prompt is a family SFT taught, with new constants.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ from halo_forge.training.sft import FINAL_MODEL_DIR, run_sft
 SUITE_OF_LANGUAGE = {"c": "builtin_c", "python": "builtin_python"}
 SETTINGS_FILE = "demo_settings.json"
 MAX_SEQ_LENGTH = 512
+#: Fewest distinct prompts a family needs to have some in every part of the split.
+MIN_PROMPTS_TO_SPLIT = 3
 
 
 @dataclass(frozen=True)
@@ -153,30 +156,60 @@ class DemoOutcome:
 def split_by_prompt(
     tasks: list[dict[str, Any]], heldout_tasks: int, raft_tasks: int, seed: int
 ) -> TaskSplit:
-    """Held-out, RAFT and SFT parts such that a prompt text lives in exactly one part.
+    """Held-out, RAFT and SFT parts with one task per distinct prompt text, each in one part.
 
-    Some task families repeat a prompt with new tests; splitting task by task would let a
-    held-out prompt be trained on. Whole prompt groups are dealt out in a seeded order instead,
-    so each part gets at least the asked count (a group may overshoot it by a few tasks).
+    Some task families repeat a prompt with new tests; a repeat would let a held-out prompt be
+    trained on, or weigh one problem many times, so each prompt keeps its first task only.
+    Each family is dealt on its own, in a seeded order, and always keeps prompts for SFT: a
+    held-out or RAFT prompt asks for a kind of function SFT taught, with new constants, never
+    for a problem no stage taught. A family with fewer than `MIN_PROMPTS_TO_SPLIT` distinct
+    prompts (a fixed problem) goes to SFT whole. The held-out and RAFT parts get
+    `heldout_tasks` and `raft_tasks` prompts, dealt in proportion to each family's prompts.
     """
-    groups: dict[str, list[dict[str, Any]]] = {}
+    families: dict[str, dict[str, dict[str, Any]]] = {}
     for task in tasks:
-        groups.setdefault(task["prompt"], []).append(task)
-    prompts = sorted(groups)
-    random.Random(seed).shuffle(prompts)
-    heldout: list[dict[str, Any]] = []
-    raft: list[dict[str, Any]] = []
-    sft: list[dict[str, Any]] = []
-    for prompt in prompts:
-        part = heldout if len(heldout) < heldout_tasks else raft if len(raft) < raft_tasks else sft
-        part.extend(groups[prompt])
-    if not (sft and raft and heldout):
+        families.setdefault(task["entry_point"], {}).setdefault(task["prompt"], task)
+    splittable = sum(
+        len(prompts) for prompts in families.values() if len(prompts) >= MIN_PROMPTS_TO_SPLIT
+    )
+    if splittable <= heldout_tasks + raft_tasks:
         raise ConfigError(
-            f"{len(tasks)} tasks ({len(groups)} distinct prompts) cannot fill {heldout_tasks} "
-            f"held-out and {raft_tasks} RAFT tasks and leave SFT tasks; raise task_count or "
-            "lower heldout_tasks / raft_tasks in the demo settings"
+            f"{len(tasks)} tasks give {splittable} distinct prompts in families with "
+            f"{MIN_PROMPTS_TO_SPLIT} or more of them: too few for {heldout_tasks} held-out and "
+            f"{raft_tasks} RAFT prompts plus SFT ones; raise task_count or lower heldout_tasks "
+            "/ raft_tasks in the demo settings"
         )
-    return TaskSplit(sft=sft, raft=raft, heldout=heldout)
+    heldout_share, raft_share = heldout_tasks / splittable, raft_tasks / splittable
+    rng = random.Random(seed)
+    order = sorted(families)
+    rng.shuffle(order)
+    split = TaskSplit(sft=[], raft=[], heldout=[])
+    # Running totals rounded once per family: the parts get their shares of every family and,
+    # summed, their asked sizes, even where one family's share is a fraction of a prompt.
+    dealt = {"heldout": 0.0, "raft": 0.0}
+    for family in order:
+        by_prompt = families[family]
+        prompts = sorted(by_prompt)
+        rng.shuffle(prompts)
+        heldout_count = raft_count = 0
+        if len(prompts) >= MIN_PROMPTS_TO_SPLIT:
+            heldout_count = _share(dealt, "heldout", len(prompts) * heldout_share)
+            raft_count = _share(dealt, "raft", len(prompts) * raft_share)
+            heldout_count = min(heldout_count, len(prompts) - 2)
+            raft_count = min(raft_count, len(prompts) - 1 - heldout_count)
+        split.heldout.extend(by_prompt[prompt] for prompt in prompts[:heldout_count])
+        split.raft.extend(
+            by_prompt[prompt] for prompt in prompts[heldout_count : heldout_count + raft_count]
+        )
+        split.sft.extend(by_prompt[prompt] for prompt in prompts[heldout_count + raft_count :])
+    return split
+
+
+def _share(dealt: dict[str, float], part: str, amount: float) -> int:
+    """Whole prompts for `part` such that the rounded running total of its shares stays exact."""
+    before = round(dealt[part])
+    dealt[part] += amount
+    return round(dealt[part]) - before
 
 
 def prepare_data(run: DemoRun, paths: DemoPaths) -> None:

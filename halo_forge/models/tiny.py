@@ -34,7 +34,7 @@ from halo_forge.paths import cache_root
 TINY_MODEL_NAME = "builtin:tiny-coder"
 
 # Bump when anything below changes what gets built: caches with another version are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 BUILD_INFO_FILE = "halo_forge_build.json"
 
 VOCAB_SIZE = 1024

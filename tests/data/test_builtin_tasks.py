@@ -153,16 +153,29 @@ def test_records_are_rlvr_prompt_records_with_their_language(suite: str) -> None
         assert task["difficulty"] in (1, 2, 3)
 
 
-def test_c_programs_state_their_io_contract_and_read_what_tests_feed() -> None:
+def test_c_tasks_ask_for_the_function_and_their_test_main_reads_what_tests_feed() -> None:
     task = next(
         t for t in generate_tasks("builtin_c", 100) if t["entry_point"] == "count_occurrences"
     )
     assert "`int count_occurrences(const int *a, int n, int x)`" in task["prompt"]
-    assert "main reads n, the n elements of a and x from standard input" in task["prompt"]
+    assert "The tests supply main." in task["prompt"]
+    assert "main(" not in task["solution"]
+    assert task["solution"].count("int count_occurrences(const int *a, int n, int x) {") == 1
+    assert "int main(void)" in task["tests"]
+    assert "count_occurrences(a, n, x)" in task["tests"]
     for case in task["test_cases"]:
         length, elements, x = case["stdin"].splitlines()
         assert len(elements.split()) == int(length)
         assert case["expected_output"] == f"{elements.split().count(x)}\n"
+
+
+@pytest.mark.parametrize("suite", ["builtin_c", "builtin_cpp"])
+def test_a_function_without_the_test_main_is_not_a_program_that_links(suite: str) -> None:
+    tasks = generate_tasks(suite, len(FAMILIES), seed=0)
+    for task in tasks:
+        task.pop("tests")
+    rewards = _verify(suite, tasks, [task["solution"] for task in tasks])
+    assert all(reward < 0.5 for reward in rewards)
 
 
 @pytest.mark.parametrize("suite", ["builtin_c", "builtin_cpp"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from halo_forge.errors import ConfigError
 # Small enough for a test, with every stage doing real work (a training step, real samples).
 TINY_PRESET = replace(
     QUICK,
-    task_count=48,
+    task_count=186,
     heldout_tasks=6,
     raft_tasks=6,
     sft_epochs=1.0,
@@ -29,15 +30,34 @@ TINY_PRESET = replace(
 )
 
 
-def test_split_keeps_every_prompt_text_in_one_part() -> None:
+def test_split_keeps_every_prompt_text_in_one_part_once() -> None:
     tasks = generate_tasks("builtin_c", 400, seed=3)
 
     split = split_by_prompt(tasks, heldout_tasks=40, raft_tasks=60, seed=3)
 
-    texts = [{task["prompt"] for task in part} for part in (split.sft, split.raft, split.heldout)]
+    parts = (split.sft, split.raft, split.heldout)
+    texts = [{task["prompt"] for task in part} for part in parts]
     assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
-    assert len(split.heldout) >= 40 and len(split.raft) >= 60
-    assert len(split.sft) + len(split.raft) + len(split.heldout) == len(tasks)
+    assert all(len(part) == len(part_texts) for part, part_texts in zip(parts, texts, strict=True))
+    assert sum(map(len, parts)) == len({task["prompt"] for task in tasks})
+    assert (len(split.heldout), len(split.raft)) == (40, 60)
+
+
+def test_split_holds_out_new_constants_of_families_that_sft_teaches() -> None:
+    tasks = generate_tasks("builtin_c", 400, seed=3)
+
+    split = split_by_prompt(tasks, heldout_tasks=40, raft_tasks=60, seed=3)
+
+    taught = Counter(task["entry_point"] for task in split.sft)
+    prompts_per_family = Counter(
+        task["entry_point"] for task in {task["prompt"]: task for task in tasks}.values()
+    )
+    fixed = {family for family, count in prompts_per_family.items() if count < 3}
+    for part in (split.raft, split.heldout):
+        families = {task["entry_point"] for task in part}
+        assert len(families) >= 10
+        assert families <= set(taught) and not families & fixed
+    assert all(taught[family] == prompts_per_family[family] for family in fixed)
 
 
 def test_split_that_leaves_no_sft_tasks_is_refused() -> None:

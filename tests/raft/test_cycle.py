@@ -110,9 +110,9 @@ def test_verification_uses_each_prompts_tests_and_resumes_from_its_file(tmp_path
     path = tmp_path / "samples.jsonl"
 
     def sampler(texts: list[str], seed: int) -> list[list[str]]:
-        # the right program for each prompt, and the other prompt's program (wrong output)
+        # the right function for each prompt, and the same function off by one (wrong output)
         index = [prompt.text for prompt in prompts].index(texts[0])
-        return [[solutions[index], solutions[1 - index]]]
+        return [[solutions[index], solutions[index].replace("return ", "return 1 + ", 1)]]
 
     generate_samples(path, prompts, sampler, samples_per_prompt=2, batch_size=1, seed=0)
     verified_path = tmp_path / "verified.jsonl"

@@ -58,13 +58,13 @@ class SuiteInfo:
 BUILTIN_SUITES: dict[str, SuiteInfo] = {
     "builtin_c": SuiteInfo(
         language="c",
-        description="C programs: a function plus a main that reads stdin and prints the result",
+        description="C functions, run by a test main that reads stdin and prints the result",
         verifier="gcc",
         verifier_options={"language": "c", "run_after_compile": True},
     ),
     "builtin_cpp": SuiteInfo(
         language="cpp",
-        description="C++ programs: a function plus a main that reads stdin and prints the result",
+        description="C++ functions, run by a test main that reads stdin and prints the result",
         verifier="gcc",
         verifier_options={"language": "c++", "run_after_compile": True},
     ),

@@ -89,7 +89,7 @@ FAMILIES = [
         params=(("x", "int"),),
         returns="int",
         summary="the value of $a * x + $b",
-        constants=grid(a=range(2, 10), b=range(1, 21)),
+        constants=grid(a=range(2, 20), b=range(1, 51)),
         reference=lambda c, x: c["a"] * x + c["b"],
         sample=lambda rng, c: (rng.randint(-100, 100),),
         c="""
@@ -106,7 +106,7 @@ FAMILIES = [
         params=(("n", "int"),),
         returns="int",
         summary="the smallest multiple of $k that is at least n (n >= 0)",
-        constants=grid(k=range(2, 13)),
+        constants=grid(k=range(2, 51)),
         reference=lambda c, n: -(-n // c["k"]) * c["k"],
         sample=lambda rng, c: (rng.choice((rng.randint(0, 1000), c["k"] * rng.randint(0, 80))),),
         c="""

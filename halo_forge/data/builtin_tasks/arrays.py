@@ -49,7 +49,7 @@ FAMILIES = [
         params=(("a", "array"),),
         returns="int",
         summary="the number of elements of a greater than $k",
-        constants=grid(k=range(0, 21)),
+        constants=grid(k=range(0, 100)),
         reference=lambda c, a: sum(1 for x in a if x > c["k"]),
         sample=_with_threshold,
         c="""
@@ -234,7 +234,7 @@ FAMILIES = [
         params=(("a", "array"),),
         returns="array",
         summary="a with every element smaller than $k replaced by $k",
-        constants=grid(k=range(0, 21)),
+        constants=grid(k=range(0, 100)),
         reference=lambda c, a: [max(x, c["k"]) for x in a],
         sample=_with_threshold,
         c="""
@@ -284,7 +284,7 @@ FAMILIES = [
         params=(("a", "array"),),
         returns="int",
         summary="the number of index pairs i < j such that a[i] + a[j] == $k",
-        constants=grid(k=range(0, 21)),
+        constants=grid(k=range(0, 41)),
         reference=lambda c, a: sum(
             1 for i in range(len(a)) for j in range(i + 1, len(a)) if a[i] + a[j] == c["k"]
         ),

@@ -8,7 +8,7 @@ import random
 from halo_forge.data.builtin_tasks.families import Constants, Family, grid
 
 RANGES = tuple(
-    {"lo": low, "hi": low + width} for low in (-10, -5, 0, 1, 5, 10) for width in (5, 10, 20, 50)
+    {"lo": low, "hi": low + width} for low in range(-20, 21, 2) for width in (3, 5, 10, 20, 50)
 )
 COPRIME_PAIRS = tuple(
     {"a": a, "b": b} for a in range(2, 10) for b in range(a + 1, 12) if math.gcd(a, b) == 1
@@ -184,7 +184,7 @@ FAMILIES = [
         params=(("x", "int"),),
         returns="int",
         summary="the distance between x and $k, that is the absolute value of x - $k",
-        constants=grid(k=range(0, 31)),
+        constants=grid(k=range(-50, 51)),
         reference=lambda c, x: abs(x - c["k"]),
         sample=lambda rng, c: (rng.randint(-50, 50),),
         c="""

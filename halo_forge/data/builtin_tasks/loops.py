@@ -46,7 +46,7 @@ FAMILIES = [
         params=(("n", "int"),),
         returns="int",
         summary="the sum of the numbers from 1 to n that are divisible by $k",
-        constants=grid(k=range(2, 10)),
+        constants=grid(k=range(2, 31)),
         reference=lambda c, n: sum(i for i in range(1, n + 1) if i % c["k"] == 0),
         sample=lambda rng, c: (rng.choice((rng.randint(1, 200), c["k"] * rng.randint(1, 20))),),
         c="""

@@ -1,10 +1,14 @@
 """A family instance as a task record: prompt, reference solution and tests, per language.
 
-C and C++ tasks are complete programs checked through stdin and stdout: `main` reads the
-function's arguments in order (an array as its length n, then its elements; a string as one
-word) and prints the result (a predicate as 1 or 0, an array as its elements separated by
-spaces). Python tasks are a function checked by asserts. Every family renders through the same
-code here, so all tasks of a language share one layout that a small model can pick up.
+Every task asks for one function whose exact signature the prompt states; the answer is that
+function (with the includes or imports it uses), as it would be for any code model. C and C++
+tasks are checked as programs: the record's `tests` is a `main` that the compile verifier
+appends to the answer (HumanEval-X style); it reads the function's arguments from stdin in
+order (an array as its length n, then its elements; a string as one word), calls the function
+and prints the result (a predicate as 1 or 0, an array as its elements separated by spaces),
+and `test_cases` give the stdin and expected stdout of each run. Python tasks are checked by
+asserts. Every family renders through the same code here, so all tasks of a language share one
+layout that a small model can pick up.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ _C_HEADERS = {
 _CPP_HEADERS = {
     "algorithm": r"std::(?:count|max|max_element|min|min_element|reverse|sort)\b",
     "cctype": r"std::(?:isalpha|isdigit|islower|isupper|tolower|toupper)\b",
+    "cstddef": r"\bsize_t\b",
     "cstdlib": r"std::abs\b",
     "iostream": r"std::(?:cin|cout)\b",
     "map": r"std::map\b",
@@ -70,46 +75,27 @@ def signature(family: Family, language: str) -> str:
 
 
 def prompt(instance: Instance, language: str) -> str:
-    """One to three sentences: the signature, what it computes and, for C/C++, what main does."""
+    """One to three sentences: the signature, what it computes and, for C/C++, that the tests
+    bring their own main (so the answer must not define one)."""
     family = instance.family
     summary = Template(family.summary).substitute(instance.constants)
     writes_into_out = language == "c" and family.returns in ("string", "array")
     action = f"computes {summary}" if writes_into_out else f"returns {summary}"
-    what = (
-        "a Python function"
-        if language == "python"
-        else f"a complete {LANGUAGE_NAMES[language]} program with a function"
-    )
-    sentences = [f"Write {what} `{signature(family, language)}` that {action}."]
+    sentences = [
+        f"Write a {LANGUAGE_NAMES[language]} function `{signature(family, language)}` "
+        f"that {action}."
+    ]
     if writes_into_out:
         sentences.append("The function writes its result into out.")
     if family.category == "recursion":
         sentences.append("Use recursion.")
     if language != "python":
-        sentences.append(
-            f"main reads {_input_description(family)} from standard input "
-            f"and prints {_output_description(family)}."
-        )
+        sentences.append("The tests supply main.")
     return " ".join(sentences)
 
 
-def _input_description(family: Family) -> str:
-    items = []
-    for name, kind in family.params:
-        items += ["n", f"the n elements of {name}"] if kind == "array" else [name]
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def _output_description(family: Family) -> str:
-    if family.returns == "bool":
-        return "1 if the function returns true and 0 otherwise"
-    if family.returns == "array":
-        return "the n results separated by spaces"
-    return "the result"
-
-
 def solution(instance: Instance, language: str) -> str:
-    """The reference solution: a whole program for C/C++, the function (and imports) for Python."""
+    """The reference solution: the function, after the includes or imports it uses."""
     family = instance.family
     body = {"c": family.c, "cpp": family.cpp or family.c, "python": family.python}[language]
     body = Template(body.strip("\n")).substitute(instance.constants)
@@ -120,14 +106,20 @@ def solution(instance: Instance, language: str) -> str:
             if (used := [name for name in names if re.search(rf"\b{name}\(", body)])
         ]
         return "".join(imports) + f"{signature(family, language)}:\n{body}\n"
-    function = f"{signature(family, language)} {{\n{body}\n}}"
+    return _with_includes(f"{signature(family, language)} {{\n{body}\n}}\n", language)
+
+
+def harness_main(family: Family, language: str) -> str:
+    """The C/C++ `main` (after its own includes) that the verifier appends to an answer."""
     main = _c_main(family) if language == "c" else _cpp_main(family)
+    return _with_includes(f"{main}\n", language)
+
+
+def _with_includes(code: str, language: str) -> str:
+    """`code` after the `#include` lines of the headers it uses (none: `code` alone)."""
     headers = _C_HEADERS if language == "c" else _CPP_HEADERS
-    program = f"{function}\n\n{main}\n"
-    includes = [
-        f"#include <{header}>" for header, used in headers.items() if re.search(used, program)
-    ]
-    return "\n".join(includes) + "\n\n" + program
+    includes = [f"#include <{header}>" for header, used in headers.items() if re.search(used, code)]
+    return "\n".join(includes) + "\n\n" + code if includes else code
 
 
 def _scalar_groups(family: Family) -> list[list[tuple[str, str]]]:
@@ -255,6 +247,7 @@ def task_record(instance: Instance, suite: str, language: str) -> dict[str, Any]
         record["tests"] = "\n".join(asserts)
         record["test_list"] = asserts
     else:
+        record["tests"] = harness_main(family, language)
         record["test_cases"] = [
             {
                 "stdin": stdin_text(family, args),
