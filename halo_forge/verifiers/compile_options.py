@@ -12,10 +12,23 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class CompileOptions(BaseModel):
-    """Options shared by the compile verifiers (each has a description for `--help`)."""
+class BuildOptions(BaseModel):
+    """Options of every local verifier that builds and may run a program (C, C++, Rust, Go, C#)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
+    run_after_compile: bool = Field(False, description="Run the program and check its output.")
+    run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
+    expected_output: str | None = Field(None, description="Default expected stdout of a run.")
+    stdin_input: str | None = Field(None, description="Default stdin of a run.")
+    memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
+    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
+    compiler: str | None = Field(None, description="Compiler executable to use instead.")
+
+
+class CompileOptions(BuildOptions):
+    """Options shared by the compile verifiers (each has a description for `--help`)."""
 
     language: Literal["c++", "c"] = Field("c++", description="Source language of the programs.")
     flags: list[str] | None = Field(
@@ -29,12 +42,6 @@ class CompileOptions(BaseModel):
         "False checks a translation unit alone: for prompts that ask for a function.",
     )
     timeout: float = Field(30.0, gt=0, description="Seconds allowed for one compile.")
-    max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
-    run_after_compile: bool = Field(False, description="Run the program and check its output.")
-    run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
-    expected_output: str | None = Field(None, description="Default expected stdout of a run.")
-    stdin_input: str | None = Field(None, description="Default stdin of a run.")
-    memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
     warn_as_error: bool = Field(False, description="Fail compiles that warn (-Werror).")
     binary_cache_dir: Path | None = Field(
         None, description="Keep each built binary here (path in metadata['binary_path'])."
@@ -50,8 +57,6 @@ class CompileOptions(BaseModel):
     precompiled_headers: bool = Field(
         True, description="Share precompiled headers between programs with the same includes."
     )
-    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
-    compiler: str | None = Field(None, description="Compiler executable to use instead.")
 
     @field_validator("optimization")
     @classmethod

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import (
@@ -42,6 +42,7 @@ from halo_forge.verifiers.base import (
     VerifyResult,
     reward_from_pass_fraction,
 )
+from halo_forge.verifiers.compile_options import BuildOptions
 from halo_forge.verifiers.compile_results import (
     compiled_result,
     failure_result,
@@ -64,20 +65,10 @@ BUILD_MEMORY_LIMIT_MB = 4096
 BUILD_MAX_PROCESSES = 256
 
 
-class LanguageOptions(BaseModel):
+class LanguageOptions(BuildOptions):
     """Options shared by the Rust, Go and C# verifiers (each has a description for `--help`)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     timeout: float = Field(60.0, gt=0, description="Seconds allowed for one build step.")
-    max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
-    run_after_compile: bool = Field(False, description="Run the program and check its output.")
-    run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
-    expected_output: str | None = Field(None, description="Default expected stdout of a run.")
-    stdin_input: str | None = Field(None, description="Default stdin of a run.")
-    memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
-    use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
-    compiler: str | None = Field(None, description="Compiler executable to use instead.")
 
 
 @dataclass(frozen=True)
