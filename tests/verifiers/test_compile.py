@@ -7,29 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from verifiers.cpp_programs import BY_TIER, ECHO_SUM, HELLO
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import RewardLevel
 from halo_forge.verifiers.compile import ClangVerifier, GCCVerifier, MinGWVerifier
-
-HELLO = '#include <cstdio>\nint main() { std::printf("hello\\n"); return 0; }\n'
-ECHO_SUM = (
-    "#include <iostream>\n"
-    "int main() { long a, b; std::cin >> a >> b; std::cout << a + b << '\\n'; }\n"
-)
-BY_TIER = {
-    "syntax": ("int main() { int x = 1 return x; }\n", RewardLevel.SYNTAX_ERROR),
-    "missing_include": (
-        "int main() { std::vector<int> v; return (int)v.size(); }\n",
-        RewardLevel.MISSING_DECLARATION,
-    ),
-    "semantic": (
-        '#include <string>\nint main() { int x = std::string("a"); return x; }\n',
-        RewardLevel.SEMANTIC_ERROR,
-    ),
-    "warnings": ("int main() { int unused; return 0; }\n", RewardLevel.COMPILE_WARNINGS),
-    "clean": (HELLO, RewardLevel.COMPILE_CLEAN),
-}
 
 
 def fenced(code: str) -> str:
