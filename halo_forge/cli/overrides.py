@@ -46,6 +46,8 @@ RAFT_OPTION_KEYS: dict[str, str] = {
     "learning_rate": "training.learning_rate",
     "lr_decay": "training.lr_decay",
     "min_lr": "training.min_lr",
+    "lora": "lora.enabled",
+    "lora_r": "lora.r",
     "curriculum": "raft.curriculum",
     "reward_shaping": "raft.reward_shaping",
     "system_prompt": "raft.system_prompt",

@@ -77,6 +77,14 @@ def train(
         None, "--lr-decay", help="Per-cycle multiplier: lr * decay**(cycle-1)."
     ),
     min_lr: float | None = typer.Option(None, "--min-lr", help="Floor of the decayed rate."),
+    lora: bool | None = typer.Option(
+        None,
+        "--lora/--no-lora",
+        help="--no-lora fine-tunes every weight (an SFT adapter is merged into its base first).",
+    ),
+    lora_r: int | None = typer.Option(
+        None, "--lora-r", help="Rank of a new adapter (an SFT adapter keeps its own)."
+    ),
     curriculum: str | None = typer.Option(
         None, "--curriculum", help="none, progressive, adaptive or historical."
     ),

@@ -260,6 +260,13 @@ class RAFTConfig(Section):
     raft: RAFTLoopSection = Field(default_factory=RAFTLoopSection)
     generation: GenerationSection = Field(default_factory=GenerationSection)
     training: RAFTTrainingSection = Field(default_factory=RAFTTrainingSection)
+    lora: LoRASection = Field(
+        default_factory=LoRASection,
+        description=(
+            "How each cycle trains: a new adapter for a full start model, the start adapter "
+            "continued otherwise; `enabled: false` fine-tunes every weight (an adapter is merged)."
+        ),
+    )
     verifier: VerifierConfig = Field(default_factory=VerifierConfig)
     cycles: list[CycleOverride] = Field(
         default_factory=list, description="Overrides for cycle 1, 2, ..."

@@ -14,6 +14,7 @@ from pathlib import Path
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from halo_forge import ui
 from halo_forge.config.models import LoRASection
 from halo_forge.errors import ModelError
 from halo_forge.models.loading import is_adapter_dir, load_model
@@ -50,6 +51,25 @@ def prepare_lora(
         model.set_requires_grad(model.active_adapter, requires_grad=True)
         return model
     return get_peft_model(model, lora_config(section))
+
+
+def trainable_model(
+    model: PreTrainedModel | PeftModel, lora: LoRASection
+) -> PreTrainedModel | PeftModel:
+    """The model as training should see it: LoRA adapters only, or every weight.
+
+    With LoRA a full model gets a new adapter and an adapter is continued (`prepare_lora`).
+    Without it an adapter given as the model is first folded into its base weights, so the
+    result is one plain model whose every parameter trains.
+    """
+    if lora.enabled:
+        return prepare_lora(model, lora)
+    if isinstance(model, PeftModel):
+        ui.echo("lora disabled: merging the adapter into its base for a full fine-tune")
+        model = model.merge_and_unload()
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+    return model
 
 
 def trainable_parameter_count(model: PreTrainedModel | PeftModel) -> tuple[int, int]:

@@ -5,7 +5,8 @@
 
 Each cycle samples from the previous cycle's adapter (cycle 1 from the start model), scores the
 samples with the verifier, keeps the best (`filtering`) and trains the same LoRA adapter onward
-on them (`training.sft.train_on_records`) at the cycle's learning rate (`strategies`). The
+on them (`training.sft.train_on_records`) at the cycle's learning rate (`strategies`), or every
+weight with `lora.enabled: false` (each cycle then saves a whole model). The
 files of a cycle (`cycle`) are the state: running the same command again skips finished work.
 The model is loaded for generation, freed before verification, and loaded again for training,
 so the verifier's compilers and test runners get the memory while they work.
@@ -32,7 +33,7 @@ from halo_forge.data.templates import format_prompt
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.generation.transformers_backend import TransformersSampler
 from halo_forge.models.loading import load_model, load_tokenizer
-from halo_forge.models.lora import prepare_lora, save_model
+from halo_forge.models.lora import save_model, trainable_model
 from halo_forge.raft import report
 from halo_forge.raft.cycle import (
     CyclePaths,
@@ -291,16 +292,20 @@ class RAFTTrainer:
     ) -> tuple[Path, dict[str, Any]]:
         """Load `checkpoint` trainable, train on `kept.jsonl`; (adapter dir, timing numbers)."""
         kept = read_jsonl(paths.kept)
+        lora = self.config.lora
+        # A full fine-tune keeps fp32 master weights, as SFT does; LoRA trains in the load dtype.
+        dtype = self.dtype if self.dtype is not None or lora.enabled else "float32"
         model, tokenizer = load_model(
-            checkpoint, device=self.device, dtype=self.dtype, adapter_trainable=True
+            checkpoint, device=self.device, dtype=dtype, adapter_trainable=lora.enabled
         )
         if not kept:
             ui.echo(
-                f"cycle {paths.cycle}: no sample passed the filter; the adapter is carried "
+                f"cycle {paths.cycle}: no sample passed the filter; the model is carried "
                 "over unchanged",
                 style="yellow",
             )
-            return save_model(prepare_lora(model), tokenizer, paths.train_dir / FINAL_MODEL_DIR), {}
+            model = trainable_model(model, lora)
+            return save_model(model, tokenizer, paths.train_dir / FINAL_MODEL_DIR), {}
         training = self.config.training
         start = time.perf_counter()
         result = train_on_records(
@@ -316,6 +321,7 @@ class RAFTTrainer:
             device=self.device,
             dataloader_num_workers=training.dataloader_num_workers,
             dataloader_pin_memory=training.dataloader_pin_memory,
+            lora=lora,
         )
         timing = {
             "training_seconds": time.perf_counter() - start,

@@ -31,14 +31,14 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from halo_forge import ui
-from halo_forge.config.models import SFTConfig
+from halo_forge.config.models import LoRASection, SFTConfig
 from halo_forge.data.jsonl import write_json
 from halo_forge.data.records import Record, RecordKind, parse_record, read_records
 from halo_forge.data.split import split_records
 from halo_forge.data.templates import Template
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.models.loading import bf16_supported, load_model, load_tokenizer, resolve_device
-from halo_forge.models.lora import prepare_lora, save_model, trainable_parameter_count
+from halo_forge.models.lora import save_model, trainable_model, trainable_parameter_count
 from halo_forge.training.sft_data import TokenizedSFTData, tokenize_records
 from halo_forge.training.sft_datasets import load_sft_dataset
 from halo_forge.training.trainer import (
@@ -231,7 +231,7 @@ def run_sft(
         adapter_trainable=config.lora.enabled,
     )
     set_seed(config.training.seed)  # a new adapter's initial weights come from this seed
-    model = prepare_lora(model, config.lora) if config.lora.enabled else _full_model(model)
+    model = trainable_model(model, config.lora)
     trainable, total = trainable_parameter_count(model)
     ui.echo(
         f"SFT {config.model.name} on {source}: {len(train.examples)} train / "
@@ -253,16 +253,6 @@ def run_sft(
     return SFTResult(output_dir, final_dir, outcome)
 
 
-def _full_model(model: PreTrainedModel | PeftModel) -> PreTrainedModel:
-    """Full fine-tune: an adapter given as the model is first folded into its base weights."""
-    if isinstance(model, PeftModel):
-        ui.echo("lora disabled: merging the adapter into its base for a full fine-tune")
-        model = model.merge_and_unload()
-    for parameter in model.parameters():
-        parameter.requires_grad_(True)
-    return model
-
-
 def train_on_records(
     model: PeftModel | PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -278,12 +268,15 @@ def train_on_records(
     device: str | None = None,
     dataloader_num_workers: int = 0,
     dataloader_pin_memory: bool = True,
+    lora: LoRASection | None = None,
 ) -> SFTResult:
     """Train a loaded model onward on `records` and save it to `output_dir/final_model/`.
 
-    Made for RAFT: a model that carries an adapter keeps training that adapter (a full model
-    gets a new default one), at a constant learning rate with no warmup, no validation split
-    and no intermediate checkpoints. Records are SFT records or dicts in one of their shapes.
+    Made for RAFT: with `lora` enabled (the default) a model that carries an adapter keeps
+    training that adapter and a full model gets a new one; with it disabled every weight
+    trains (`trainable_model`). The learning rate is constant with no warmup, and there is no
+    validation split and no intermediate checkpoint. Records are SFT records or dicts in one
+    of their shapes.
     """
     typed = [_as_record(record, index) for index, record in enumerate(records)]
     chosen_device = resolve_device(device)
@@ -301,7 +294,7 @@ def train_on_records(
         dataloader_pin_memory=dataloader_pin_memory,
     )
     set_seed(seed)
-    model = prepare_lora(model)
+    model = trainable_model(model, lora or LoRASection())
     output_dir = Path(output_dir)
     train = tokenize_records(typed, tokenizer, sft_template(tokenizer), max_seq_length)
     outcome = run_trainer(model, tokenizer, train.examples, [], output_dir, options)

@@ -14,11 +14,11 @@ import torch
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from halo_forge.config.models import RAFTConfig
+from halo_forge.config.models import LoRASection, RAFTConfig
 from halo_forge.data.builtin_tasks import generate_tasks
 from halo_forge.data.jsonl import read_jsonl
 from halo_forge.errors import ConfigError
-from halo_forge.models.loading import adapter_base_name, load_model
+from halo_forge.models.loading import adapter_base_name, is_adapter_dir, load_model
 from halo_forge.raft.report import TENSORBOARD_DIR
 from halo_forge.raft.trainer import RUN_LOG_FILE, RAFTTrainer
 from halo_forge.verifiers.base import Verifier, VerifyResult
@@ -148,3 +148,40 @@ def test_resuming_with_other_settings_names_the_changed_keys(finished_run):
 def test_a_trainer_needs_a_model_to_start_from():
     with pytest.raises(ConfigError, match="sft_checkpoint"):
         RAFTTrainer(config=RAFTConfig())
+
+
+def _trained_with(tmp_path, num_cycles: int, lora: dict) -> tuple:
+    config = _config(num_cycles=num_cycles).model_copy(
+        update={"lora": LoRASection.model_validate(lora)}
+    )
+    with AnyTextVerifier() as verifier:
+        result = RAFTTrainer(
+            verifier=verifier, model="builtin:tiny-coder", config=config, output_dir=tmp_path
+        ).run(TASKS)
+    return tmp_path, result
+
+
+def test_without_lora_every_cycle_trains_and_saves_the_whole_model(tmp_path):
+    output, result = _trained_with(tmp_path, 2, {"enabled": False})
+    start, _ = load_model("builtin:tiny-coder")
+    weights = []
+    for cycle in (1, 2):
+        checkpoint = output / f"cycle_{cycle}_final"
+        assert not is_adapter_dir(checkpoint)
+        weights.append(load_file(checkpoint / "model.safetensors"))
+    model, _ = load_model(str(result.final_checkpoint))
+    assert type(model).__name__ == "Qwen2ForCausalLM"
+    # Base weights moved: cycle 1 from the start model, cycle 2 from cycle 1's model.
+    down_projections = [name for name in weights[0] if name.endswith("mlp.down_proj.weight")]
+    assert len(down_projections) == start.config.num_hidden_layers
+    for name in down_projections:
+        assert not torch.equal(start.state_dict()[name], weights[0][name])
+        assert not torch.equal(weights[0][name], weights[1][name])
+
+
+def test_lora_rank_of_the_config_shapes_the_new_adapter(tmp_path):
+    output, _ = _trained_with(tmp_path, 1, {"r": 4, "alpha": 8})
+    adapter = json.loads((output / "cycle_1_final" / "adapter_config.json").read_text())
+    assert (adapter["r"], adapter["lora_alpha"]) == (4, 8)
+    weights = load_file(output / "cycle_1_final" / "adapter_model.safetensors")
+    assert all(w.shape[0] == 4 for name, w in weights.items() if name.endswith("lora_A.weight"))
