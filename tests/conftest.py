@@ -1,11 +1,23 @@
-"""Suite-wide isolation: caches, command logs and Hugging Face files go to per-session temp dirs."""
+"""Suite-wide isolation (caches, command logs and Hugging Face files go to per-session temp dirs),
+and `write_run`: a benchmark result JSON with its per-sample JSONL, built from per-prompt counts."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+
+from halo_forge.benchmark.results import (
+    SampleOutcome,
+    Timing,
+    build_result,
+    samples_path_for,
+    write_result,
+)
 
 _SESSION_DIR = tempfile.mkdtemp(prefix="halo-forge-tests-")
 os.environ.setdefault("HALO_FORGE_CACHE_DIR", os.path.join(_SESSION_DIR, "cache"))
@@ -21,3 +33,52 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 def log_dir() -> str:
     """Directory where command logs of this test session are written."""
     return os.environ["HALO_FORGE_LOG_DIR"]
+
+
+_SAMPLE = SampleOutcome(
+    prompt_id="",
+    sample_index=0,
+    category="basics",
+    completion="int main(void) { return 0; }",
+    reward=0.0,
+    success=False,
+    compiled=True,
+    details="",
+)
+
+
+@pytest.fixture
+def write_run(tmp_path: Path) -> Callable[[str, dict[str, tuple[int, int]], list[int]], Path]:
+    """`write(name, {prompt_id: (n, c)}, k_values)` -> tmp_path/results/<name>.json.
+
+    Each prompt gets n samples, the first c of them passing.
+    """
+
+    def write(name: str, counts: dict[str, tuple[int, int]], k_values: list[int]) -> Path:
+        samples = [
+            replace(
+                _SAMPLE,
+                prompt_id=prompt_id,
+                sample_index=index,
+                success=index < c,
+                reward=1.0 if index < c else 0.5,
+            )
+            for prompt_id, (n, c) in counts.items()
+            for index in range(n)
+        ]
+        output = tmp_path / "results" / f"{name}.json"
+        result = build_result(
+            samples,
+            k_values=k_values,
+            samples_per_prompt=max(n for n, _ in counts.values()),
+            model=f"models/{name}",
+            verifier="gcc",
+            prompt_format="chat template",
+            timing=Timing(generation=1.0, verification=1.0, total=2.0),
+            config={},
+            samples_file=samples_path_for(output).name,
+        )
+        write_result(result, samples, output)
+        return output
+
+    return write

@@ -2,7 +2,8 @@
 
 The first result is the baseline (typically the base or SFT model); every other row shows how
 far it moved. Only metrics that both sides report are differenced: a pass@k that one run could
-not estimate (too few samples) shows as "n/a", never as 0.
+not estimate (too few samples) shows as "n/a", never as 0. Below the table, `paired_lines` says
+whether each pass@k change is larger than sampling noise, from the per-sample files.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from halo_forge.benchmark.paired import PairedDifference, paired_difference, prompt_outcomes
 from halo_forge.benchmark.results import BenchmarkResult, load_result
 from halo_forge.data.jsonl import PathLike
 from halo_forge.errors import DataError
@@ -19,17 +21,18 @@ from halo_forge.errors import DataError
 
 @dataclass(frozen=True)
 class ComparedRun:
-    """One result in a comparison, with the label it is shown under."""
+    """One result in a comparison, with the label it is shown under and the file it came from."""
 
     label: str
     result: BenchmarkResult
+    path: Path
 
 
 def load_runs(paths: list[PathLike]) -> list[ComparedRun]:
     """Read and schema-check the result files; each is labelled by its file name."""
     if len(paths) < 2:
         raise DataError("compare needs at least two result files (the first is the baseline)")
-    return [ComparedRun(Path(path).stem, load_result(path)) for path in paths]
+    return [ComparedRun(Path(path).stem, load_result(path), Path(path)) for path in paths]
 
 
 def metric_names(runs: list[ComparedRun]) -> list[str]:
@@ -77,6 +80,65 @@ def comparison_table(runs: list[ComparedRun]) -> Table:
             cells.append(f"{_percent(value)} {_signed_points(change)}".strip())
         table.add_row(run.label, run.result.model, *cells)
     return table
+
+
+def paired_lines(runs: list[ComparedRun]) -> list[str]:
+    """The paired pass@k change of each later run against the first, one line per run and k.
+
+    Only a pass@k that both runs report is paired. A run whose per-sample file cannot be read
+    gets one line saying why instead: the table above still holds its numbers.
+    """
+    lines: list[str] = []
+    outcomes: list[dict[str, tuple[int, int]] | None] = []
+    for run in runs:
+        try:
+            outcomes.append(prompt_outcomes(run.path))
+        except DataError as error:
+            outcomes.append(None)
+            lines.append(f"{run.label}: no paired differences ({error})")
+    baseline, baseline_outcomes = runs[0], outcomes[0]
+    if baseline_outcomes is None:
+        return lines
+    for run, run_outcomes in zip(runs[1:], outcomes[1:], strict=True):
+        if run_outcomes is None:
+            continue
+        shared = len(baseline_outcomes.keys() & run_outcomes.keys())
+        union = len(baseline_outcomes.keys() | run_outcomes.keys())
+        overlap = f"; only {shared} of {union} prompts shared" if shared < union else ""
+        for name in metric_names(runs):
+            if not name.startswith("pass@") or None in (
+                metric_value(baseline.result, name),
+                metric_value(run.result, name),
+            ):
+                continue
+            k = int(name.removeprefix("pass@"))
+            paired = paired_difference(baseline_outcomes, run_outcomes, k)
+            heading = f"{run.label} vs {baseline.label}: {name}"
+            if paired is None:
+                lines.append(
+                    f"{heading} not paired: no prompt has {k}+ samples in both runs{overlap}"
+                )
+            else:
+                lines.append(_paired_line(heading, paired, overlap))
+    return lines
+
+
+def _paired_line(heading: str, paired: PairedDifference, overlap: str) -> str:
+    """'<heading> +4.2 points, standard error 1.6 (paired over 100 shared prompts); <verdict>'."""
+    if paired.standard_error is None:
+        spread, verdict = "n/a", ""
+    else:
+        spread = f"{100 * paired.standard_error:.1f}"
+        verdict = (
+            "; more than 2 standard errors"
+            if paired.beyond_noise()
+            else "; within 2 standard errors: noise"
+        )
+    return (
+        f"{heading} {100 * paired.mean:+.1f} points, standard error {spread} "
+        f"(paired over {paired.prompts} shared prompt{'' if paired.prompts == 1 else 's'}"
+        f"{overlap}){verdict}"
+    )
 
 
 def plot_comparison(runs: list[ComparedRun], path: PathLike) -> Path:

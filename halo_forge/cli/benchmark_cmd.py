@@ -127,11 +127,18 @@ def compare(
     plot: Path | None = typer.Option(None, "--plot", help="Also write a PNG bar chart here."),
 ) -> None:
     """Show pass@k, compile rate and pass rate of several runs, with changes from the first."""
-    from halo_forge.benchmark.compare import comparison_table, load_runs, plot_comparison
+    from halo_forge.benchmark.compare import (
+        comparison_table,
+        load_runs,
+        paired_lines,
+        plot_comparison,
+    )
 
     with command_log("benchmark_compare"):
         runs = load_runs(list(results))
         ui.echo(comparison_table(runs))
+        for line in paired_lines(runs):
+            ui.echo(line)
         if plot is not None:
             ui.echo(f"wrote {plot_comparison(runs, plot)}")
 

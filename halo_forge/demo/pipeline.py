@@ -384,7 +384,7 @@ def run_demo(run: DemoRun) -> DemoOutcome:
         },
     )
     ui.echo(stage_table(stages))
-    for line in describe_change(baseline, final):
+    for line in describe_change(paths.baseline, paths.after_raft(run.cycles)):
         ui.echo(line)
     ui.echo(f"summary: {summary_json}, plot: {summary_png}")
     return DemoOutcome(stages, baseline, final, summary_json, summary_png)

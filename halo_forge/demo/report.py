@@ -1,16 +1,17 @@
 """What the demo says at the end: the per-cycle rows and the held-out change in plain words.
 
 The sentences state losses as plainly as gains (a pass@k above 1 that fell means the model
-lost diversity) and give a noise band, so a change smaller than sampling noise is not sold
-as a gain.
+lost diversity) and give each change's paired standard error, so a change smaller than
+sampling noise is not sold as a gain.
 """
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 from typing import Any
 
-from halo_forge.benchmark.results import BenchmarkResult
+from halo_forge.benchmark.paired import paired_difference, prompt_outcomes
+from halo_forge.benchmark.results import load_result
 from halo_forge.benchmark.stages import StageMetrics
 
 
@@ -33,30 +34,30 @@ def cycle_stages(cycles: list[dict[str, Any]]) -> list[StageMetrics]:
     return rows
 
 
-def noise_band(baseline: BenchmarkResult, final: BenchmarkResult) -> float:
-    """About two standard errors of a pass@1 difference over the held-out prompts.
+def describe_change(baseline_path: Path, final_path: Path) -> list[str]:
+    """Plain sentences on what RAFT changed on held-out prompts, losses included.
 
-    Prompts are treated as independent draws; a smaller change is not evidence of a gain.
+    Each pass@k change is paired per held-out prompt (`benchmark.paired`): both runs saw the
+    same prompts, so only what changed per prompt counts as noise. A change within two of its
+    standard errors is called noise, whatever its sign.
     """
-    variance = sum(
-        (rate := result.pass_at_k.get("pass@1") or 0.0) * (1 - rate) / max(result.prompts, 1)
-        for result in (baseline, final)
-    )
-    return 2 * math.sqrt(variance)
-
-
-def describe_change(baseline: BenchmarkResult, final: BenchmarkResult) -> list[str]:
-    """Plain sentences on what RAFT changed on held-out prompts, losses included."""
+    baseline, final = load_result(baseline_path), load_result(final_path)
+    before_outcomes, after_outcomes = prompt_outcomes(baseline_path), prompt_outcomes(final_path)
     lines = []
-    band = noise_band(baseline, final)
     for metric in sorted(baseline.pass_at_k, key=lambda name: int(name.removeprefix("pass@"))):
         before, after = baseline.pass_at_k[metric], final.pass_at_k.get(metric)
-        if before is None or after is None:
+        paired = paired_difference(
+            before_outcomes, after_outcomes, int(metric.removeprefix("pass@"))
+        )
+        if before is None or after is None or paired is None:
             continue
-        change = after - before
-        verdict = "within noise" if abs(change) <= band else "gain" if change > 0 else "loss"
+        verdict = "gain" if paired.mean > 0 else "loss"
+        if not paired.beyond_noise():
+            verdict = "within noise"
+        error = "n/a" if paired.standard_error is None else f"{100 * paired.standard_error:.1f}"
         lines.append(
-            f"{metric}: {before:.1%} -> {after:.1%} ({100 * change:+.1f} points, {verdict})"
+            f"{metric}: {before:.1%} -> {after:.1%} ({100 * paired.mean:+.1f} points, "
+            f"standard error {error}: {verdict})"
         )
     if baseline.compile_rate is not None and final.compile_rate is not None:
         change = final.compile_rate - baseline.compile_rate
@@ -65,8 +66,9 @@ def describe_change(baseline: BenchmarkResult, final: BenchmarkResult) -> list[s
             f"({100 * change:+.1f} points)"
         )
     lines.append(
-        f"noise: about +/-{100 * band:.1f} points on pass@1 ({baseline.prompts} held-out prompts; "
-        "rerun with other --seed values to see the spread between runs)"
+        f"noise: each change is paired over the {baseline.prompts} held-out prompts; one within "
+        "2 standard errors is not evidence. Rerun with other --seed values to see the spread "
+        "between runs."
     )
     wide = [name for name in baseline.pass_at_k if name != "pass@1"]
     narrowed = [

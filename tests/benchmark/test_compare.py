@@ -1,8 +1,9 @@
-"""`compare`: the table of two results the tests produce, its differences, and the PNG chart."""
+"""`compare`: the table of two results the tests produce, its differences, paired lines, the chart."""
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from halo_forge.benchmark.compare import (
     load_runs,
     metric_names,
     metric_value,
+    paired_lines,
     plot_comparison,
 )
 from halo_forge.benchmark.results import Timing, build_result, samples_path_for, write_result
@@ -118,3 +120,51 @@ def test_compare_refuses_a_file_that_is_not_a_result(
 
     with pytest.raises(DataError, match="not a benchmark result"):
         load_runs([two_results[0], other])
+
+
+def test_paired_lines_pair_each_pass_at_k_both_runs_report(two_results: list[Path]) -> None:
+    # one shared prompt "sq": base passes 1 of 4, raft 3 of 4; base has too few samples for pass@4
+    assert paired_lines(load_runs(two_results)) == [
+        "raft vs base: pass@1 +50.0 points, standard error n/a (paired over 1 shared prompt)",
+        "raft vs base: pass@2 +50.0 points, standard error n/a (paired over 1 shared prompt)",
+    ]
+
+
+def test_paired_lines_give_the_standard_error_verdict_and_the_unshared_prompts(
+    write_run: Callable[..., Path],
+) -> None:
+    base = write_run("base", {"a": (4, 1), "b": (4, 0), "c": (4, 2), "d": (4, 0)}, [1])
+    tuned = write_run("tuned", {"a": (4, 3), "b": (4, 2), "c": (4, 3)}, [1])
+
+    # changes +2/4, +2/4, +1/4 over a, b, c: mean 5/12, standard error 1/12
+    assert paired_lines(load_runs([base, tuned])) == [
+        "tuned vs base: pass@1 +41.7 points, standard error 8.3 "
+        "(paired over 3 shared prompts; only 3 of 4 prompts shared); more than 2 standard errors"
+    ]
+
+
+def test_a_run_without_its_samples_file_gets_one_line_and_the_others_are_still_paired(
+    write_run: Callable[..., Path],
+) -> None:
+    counts = {"a": (2, 1), "b": (2, 0)}
+    base, lost, again = (write_run(name, counts, [1]) for name in ("base", "lost", "again"))
+    lost.with_name("lost.samples.jsonl").unlink()
+
+    lines = paired_lines(load_runs([base, lost, again]))
+
+    assert len(lines) == 2
+    assert lines[0].startswith("lost: no paired differences (") and "not found" in lines[0]
+    assert lines[1] == (
+        "again vs base: pass@1 +0.0 points, standard error 0.0 "
+        "(paired over 2 shared prompts); within 2 standard errors: noise"
+    )
+
+
+def test_runs_without_a_shared_prompt_are_not_paired(write_run: Callable[..., Path]) -> None:
+    base = write_run("base", {"a": (2, 1)}, [1])
+    other = write_run("other", {"b": (2, 1)}, [1])
+
+    assert paired_lines(load_runs([base, other])) == [
+        "other vs base: pass@1 not paired: no prompt has 1+ samples in both runs; "
+        "only 0 of 2 prompts shared"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,39 @@ def test_compare_prints_both_runs_and_writes_the_plot(
     assert "pass@2" in result.output and "compile_rate" in result.output
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any(Path(log_dir).glob("benchmark_compare_*.log"))
+
+
+def test_compare_prints_the_paired_change_of_each_pass_at_k(
+    produced: dict[str, Path], tmp_path: Path
+) -> None:
+    again = tmp_path / "again.json"
+    shutil.copy(produced["run"], again)
+    shutil.copy(produced["directory"] / "run.samples.jsonl", tmp_path / "run.samples.jsonl")
+
+    result = runner.invoke(benchmark_cmd.app, ["compare", str(produced["run"]), str(again)])
+
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())  # the terminal wraps long lines
+    for k in (1, 2):
+        assert (
+            f"again vs run: pass@{k} +0.0 points, standard error 0.0 "
+            "(paired over 2 shared prompts); within 2 standard errors: noise"
+        ) in printed
+
+
+def test_compare_without_the_baseline_samples_says_so_and_still_shows_the_table(
+    produced: dict[str, Path], tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    shutil.copy(produced["run"], baseline)  # its samples file stays behind
+
+    result = runner.invoke(benchmark_cmd.app, ["compare", str(baseline), str(produced["run"])])
+
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())  # the terminal wraps long lines
+    assert "Benchmark comparison" in printed
+    assert "baseline: no paired differences" in printed and "not found" in printed
+    assert "vs baseline" not in printed
 
 
 def test_k_larger_than_samples_is_a_config_error(produced: dict[str, Path]) -> None:
