@@ -6,8 +6,9 @@ Runs `halo-forge demo --seed S` once per seed, one after another (each in its ow
 directory, so a rerun resumes), and prints a Markdown table: per seed the held-out baseline and
 final pass@1, pass@5 and compile rate, the pass@1 change, wall time, CPU time (user + system of
 the demo process and its children: on a shared machine wall time reads high) and the load
-average. The verdict line applies the demo's bar: the median pass@1 gain over the seeds must
-exceed the spread (max - min) of the gains between seeds.
+average. The pass@1 change carries its paired standard error over the held-out prompts. The
+verdict line applies the demo's bar: the median pass@1 gain over the seeds must exceed the
+spread (max - min) of the gains between seeds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from halo_forge.benchmark.paired import paired_difference, prompt_outcomes
 
 CLI = Path(sys.executable).with_name("halo-forge")
 
@@ -38,8 +41,11 @@ def run_seed(output: Path, seed: int, quick: bool) -> dict:
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
+    baseline, final = sorted((output / "benchmarks").glob("*.json"))  # baseline, raft_cycle_N
+    paired = paired_difference(prompt_outcomes(baseline), prompt_outcomes(final), 1)
     return {
         "seed": seed,
+        "standard_error": paired.standard_error if paired else None,
         "stages": {stage["stage"]: stage for stage in summary["stages"]},
         "wall": wall,
         "cpu": cpu,
@@ -52,11 +58,15 @@ def rates(stage: dict) -> tuple[float, float, float]:
     return stage["pass_at_k"]["pass@1"], stage["pass_at_k"]["pass@5"], stage["compile_rate"]
 
 
+def _points(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
 def table(runs: list[dict]) -> list[str]:
     """The Markdown table of the runs and the verdict line."""
     lines = [
         "| seed | baseline pass@1 / pass@5 / compile | final pass@1 / pass@5 / compile "
-        "| pass@1 change | compile change | wall | CPU | load |",
+        "| pass@1 change (paired SE) | compile change | wall | CPU | load |",
         "|---|---|---|---|---|---|---|---|",
     ]
     gains = []
@@ -68,6 +78,7 @@ def table(runs: list[dict]) -> list[str]:
         shown = [" / ".join(f"{100 * value:.1f}%" for value in row) for row in (before, after)]
         lines.append(
             f"| {run['seed']} | {shown[0]} | {shown[1]} | {100 * (after[0] - before[0]):+.1f} "
+            f"({_points(run['standard_error'])}) "
             f"| {100 * (after[2] - before[2]):+.1f} | {run['wall'] / 60:.1f} min "
             f"| {run['cpu'] / 60:.1f} min | {run['load']:.1f} |"
         )
