@@ -1,5 +1,6 @@
 """Suite-wide isolation (caches, command logs and Hugging Face files go to per-session temp dirs),
-and `write_run`: a benchmark result JSON with its per-sample JSONL, built from per-prompt counts."""
+and benchmark result files: `save_result` writes given samples, `write_run` builds them from
+per-prompt counts."""
 
 from __future__ import annotations
 
@@ -47,6 +48,34 @@ _SAMPLE = SampleOutcome(
 )
 
 
+SaveResult = Callable[[list[SampleOutcome], Path, list[int], str], Path]
+
+
+def _save_result(
+    samples: list[SampleOutcome], output: Path, k_values: list[int], verifier: str
+) -> Path:
+    """Write `samples` as a benchmark result of a model named after the file, with its JSONL."""
+    result = build_result(
+        samples,
+        k_values=k_values,
+        samples_per_prompt=max(sample.sample_index for sample in samples) + 1,
+        model=f"models/{output.stem}",
+        verifier=verifier,
+        prompt_format="chat template",
+        timing=Timing(generation=1.0, verification=1.0, total=2.0),
+        config={},
+        samples_file=samples_path_for(output).name,
+    )
+    write_result(result, samples, output)
+    return output
+
+
+@pytest.fixture(scope="session")
+def save_result() -> SaveResult:
+    """`save(samples, output, k_values, verifier)` -> output: a result JSON and its samples JSONL."""
+    return _save_result
+
+
 @pytest.fixture
 def write_run(tmp_path: Path) -> Callable[[str, dict[str, tuple[int, int]], list[int]], Path]:
     """`write(name, {prompt_id: (n, c)}, k_values)` -> tmp_path/results/<name>.json.
@@ -66,19 +95,6 @@ def write_run(tmp_path: Path) -> Callable[[str, dict[str, tuple[int, int]], list
             for prompt_id, (n, c) in counts.items()
             for index in range(n)
         ]
-        output = tmp_path / "results" / f"{name}.json"
-        result = build_result(
-            samples,
-            k_values=k_values,
-            samples_per_prompt=max(n for n, _ in counts.values()),
-            model=f"models/{name}",
-            verifier="gcc",
-            prompt_format="chat template",
-            timing=Timing(generation=1.0, verification=1.0, total=2.0),
-            config={},
-            samples_file=samples_path_for(output).name,
-        )
-        write_result(result, samples, output)
-        return output
+        return _save_result(samples, tmp_path / "results" / f"{name}.json", k_values, "gcc")
 
     return write

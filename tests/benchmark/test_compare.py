@@ -18,7 +18,7 @@ from halo_forge.benchmark.compare import (
     paired_lines,
     plot_comparison,
 )
-from halo_forge.benchmark.results import Timing, build_result, samples_path_for, write_result
+from halo_forge.benchmark.results import SampleOutcome
 from halo_forge.benchmark.run import verify_samples
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import DataError
@@ -30,33 +30,23 @@ WRONG = "def square(x):\n    return x + x\n"  # right for 2 only
 BROKEN = "def square(x)\n    return x * x\n"
 
 
-def _write_run(directory: Path, name: str, completions: list[str], k: list[int]) -> Path:
-    """Verify `completions` of one MBPP-style prompt for real and write them as a result."""
+def _verified(completions: list[str]) -> list[SampleOutcome]:
+    """Verify `completions` of one MBPP-style prompt for real."""
     record = PromptRecord(prompt="Write square(x).", task_id="sq", tests=TESTS)
     with MBPPVerifier(use_cache=False) as verifier:
-        samples = verify_samples(verifier, [record], [completions])
-    output = directory / f"{name}.json"
-    result = build_result(
-        samples,
-        k_values=k,
-        samples_per_prompt=len(completions),
-        model=f"models/{name}",
-        verifier="mbpp",
-        prompt_format="chat template",
-        timing=Timing(generation=1.0, verification=1.0, total=2.0),
-        config={},
-        samples_file=samples_path_for(output).name,
-    )
-    write_result(result, samples, output)
-    return output
+        return verify_samples(verifier, [record], [completions])
 
 
 @pytest.fixture(scope="module")
-def two_results(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def two_results(
+    tmp_path_factory: pytest.TempPathFactory, save_result: Callable[..., Path]
+) -> list[Path]:
     directory = tmp_path_factory.mktemp("compare")
+    base = _verified([CORRECT, WRONG, BROKEN, BROKEN])
+    raft = _verified([CORRECT, CORRECT, CORRECT, WRONG])
     return [
-        _write_run(directory, "base", [CORRECT, WRONG, BROKEN, BROKEN], k=[1, 2]),
-        _write_run(directory, "raft", [CORRECT, CORRECT, CORRECT, WRONG], k=[1, 2, 4]),
+        save_result(base, directory / "base.json", [1, 2], "mbpp"),
+        save_result(raft, directory / "raft.json", [1, 2, 4], "mbpp"),
     ]
 
 
