@@ -116,7 +116,9 @@ def uses_lora(model: str) -> bool:
 def cpu_threads(model: str) -> int | None:
     """Intra-op threads for the embedded model (1); None keeps torch's default for others.
 
-    The embedded model's matrices are so small that a second thread only adds synchronisation:
-    on a busy 2-core machine one linear layer took 100x longer with two threads than with one.
+    The embedded model's matrices are so small that a second thread mostly synchronises: on an
+    idle 2-core machine two threads make SFT 1.8x and sampling 1.6x as fast, but with one other
+    busy process they make them 4x and 14x slower (`benchmarks/cpu_threads.py`). One thread
+    bounds the demo's time on a shared machine.
     """
     return 1 if model == TINY_MODEL_NAME else None
