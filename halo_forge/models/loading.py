@@ -12,6 +12,9 @@ override either choice.
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,9 +188,10 @@ def load_model(
     model.name_or_path = source.base_name
     if source.adapter_dir is not None:
         try:
-            model = PeftModel.from_pretrained(
-                model, str(source.adapter_dir), is_trainable=adapter_trainable
-            )
+            with peft_deprecations_silenced():
+                model = PeftModel.from_pretrained(
+                    model, str(source.adapter_dir), is_trainable=adapter_trainable
+                )
         except (OSError, ValueError, RuntimeError) as error:
             raise ModelError(
                 f"cannot apply adapter {source.adapter_dir} to its base {source.base_name}: {error}"
@@ -203,3 +207,18 @@ def _load_failure_message(what: str, location: str, error: Exception) -> str:
         f"model or adapter directory, or {TINY_MODEL_NAME}; offline, download the model first or "
         "point to a local copy"
     )
+
+
+@contextmanager
+def peft_deprecations_silenced() -> Iterator[None]:
+    """Wrap a model in peft without its read of a property that transformers 5 deprecates.
+
+    peft reads `model.is_gradient_checkpointing` (now `is_activation_checkpointing`), so every
+    adapter it builds or loads printed a FutureWarning the user can do nothing about. Only that
+    message is silenced, and only for the block.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        yield

@@ -17,7 +17,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from halo_forge import ui
 from halo_forge.config.models import LoRASection
 from halo_forge.errors import ModelError
-from halo_forge.models.loading import is_adapter_dir, load_model
+from halo_forge.models.loading import is_adapter_dir, load_model, peft_deprecations_silenced
 
 # Saving an adapter, PEFT looks up its base's config.json to see whether the vocabulary grew. A
 # base recorded as `builtin:tiny-coder` is neither a directory nor a Hub id, so PEFT warns at
@@ -50,7 +50,8 @@ def prepare_lora(
     if isinstance(model, PeftModel):
         model.set_requires_grad(model.active_adapter, requires_grad=True)
         return model
-    return get_peft_model(model, lora_config(section))
+    with peft_deprecations_silenced():
+        return get_peft_model(model, lora_config(section))
 
 
 def trainable_model(

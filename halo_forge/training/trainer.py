@@ -7,7 +7,9 @@ what halo-forge promises on top:
   per evaluation, and a summary; rewritten atomically at every log so a crash keeps the history;
 - TensorBoard event files under `OUTPUT/logs`;
 - progress on halo-forge's own bar and metric lines through `ui.echo` (so they reach the
-  command's log file), instead of the library's tqdm output.
+  command's log file), instead of the library's tqdm output;
+- no false alarm when the best checkpoint is loaded into a model with tied embeddings
+  (`TiedWeightsWarningFilter`).
 Validation loss is measured at every checkpoint (`save_steps`), the best checkpoint is the one
 loaded at the end, and early stopping counts evaluations without an improvement larger than
 the threshold.
@@ -15,11 +17,15 @@ the threshold.
 
 from __future__ import annotations
 
+import ast
+import logging
 import math
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.progress import Progress, TaskID
 from transformers import (
     EarlyStoppingCallback,
@@ -41,6 +47,7 @@ from halo_forge.training.sft_data import CompletionOnlyCollator
 
 TRAINING_LOG_FILE = "training_log.json"
 TENSORBOARD_DIR = "logs"
+MISSING_KEYS_WARNING = "There were missing keys in the checkpoint model loaded:"
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,13 @@ def run_trainer(
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)
-    result = trainer.train(resume_from_checkpoint=resume_from)
+    trainer_logger = logging.getLogger("transformers.trainer")
+    tied_weights_filter = TiedWeightsWarningFilter(model)
+    trainer_logger.addFilter(tied_weights_filter)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        trainer_logger.removeFilter(tied_weights_filter)
     outcome = TrainingOutcome(
         global_step=result.global_step,
         train_loss=result.training_loss,
@@ -176,6 +189,37 @@ def run_trainer(
     )
     log_callback.write(summary=asdict(outcome))
     return outcome
+
+
+def tied_parameter_names(model: torch.nn.Module) -> set[str]:
+    """Names of parameters that share their tensor with another one (tied embeddings)."""
+    names_by_tensor: dict[int, list[str]] = defaultdict(list)
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        names_by_tensor[id(parameter)].append(name)
+    return {name for names in names_by_tensor.values() if len(names) > 1 for name in names}
+
+
+class TiedWeightsWarningFilter(logging.Filter):
+    """Drops the Trainer's "missing keys" warning when every missing key is a tied weight.
+
+    A checkpoint stores a tied tensor once (`lm_head.weight` is `embed_tokens.weight` in Qwen2.5
+    and the embedded model), so loading the best checkpoint at the end reports the other name as
+    missing although the loaded tensor fills both. The warning stays for any other missing key.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.tied = tied_parameter_names(model)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith(MISSING_KEYS_WARNING):
+            return True
+        try:
+            missing = ast.literal_eval(message.removeprefix(MISSING_KEYS_WARNING).strip(" ."))
+        except (SyntaxError, ValueError):
+            return True
+        return not (isinstance(missing, list) and missing and set(missing) <= self.tied)
 
 
 class TrainingLogCallback(TrainerCallback):

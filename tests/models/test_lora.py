@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,11 @@ def test_merging_a_full_model_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ModelError, match="no adapter"):
         merge_adapter(full_dir, tmp_path / "merged")
+
+
+def test_wrapping_and_loading_adapters_print_no_deprecation_from_peft(tmp_path: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        _, adapter_dir = _adapter_with_nonzero_update(tmp_path)
+        load_model(str(adapter_dir), device="cpu", adapter_trainable=True)
+
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]

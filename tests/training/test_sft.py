@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from halo_forge.data.jsonl import write_jsonl
 from halo_forge.errors import ConfigError
 from halo_forge.models import TINY_MODEL_NAME, adapter_base_name, ensure_tiny_model, load_model
 from halo_forge.training import plan_sft, run_sft, train_on_records
+from halo_forge.training.trainer import MISSING_KEYS_WARNING, TiedWeightsWarningFilter
 
 
 def _records(count: int) -> list[dict[str, str]]:
@@ -239,3 +241,54 @@ def test_gradient_checkpointing_reaches_the_trainer_and_keeps_the_losses(tmp_pat
     # Same seed, same adapter initialisation and data order; recomputing activations in the
     # backward pass changes memory use, not the numbers.
     assert checkpointed_losses == pytest.approx(plain_losses, rel=1e-5)
+
+
+class _Recorder(logging.Handler):
+    """Collects the messages that reach a logger's handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _missing_keys_record(keys: list[str]) -> logging.LogRecord:
+    message = f"{MISSING_KEYS_WARNING} {keys}."
+    return logging.LogRecord(
+        "transformers.trainer", logging.WARNING, __file__, 1, message, (), None
+    )
+
+
+def test_missing_keys_warning_is_dropped_only_for_tied_weights() -> None:
+    model, _ = load_model(TINY_MODEL_NAME, device="cpu")
+    warning_filter = TiedWeightsWarningFilter(model)
+
+    assert warning_filter.tied == {"model.embed_tokens.weight", "lm_head.weight"}
+    assert not warning_filter.filter(_missing_keys_record(["lm_head.weight"]))
+    assert warning_filter.filter(_missing_keys_record(["lm_head.weight", "model.norm.weight"]))
+    assert warning_filter.filter(_missing_keys_record(["model.norm.weight"]))
+
+
+@pytest.mark.slow
+def test_loading_the_best_checkpoint_of_a_tied_model_raises_no_false_alarm(
+    tmp_path: Path,
+) -> None:
+    config = _config(
+        tmp_path,
+        records=20,
+        **{"lora.enabled": False, "data.validation_split": 0.2, "output.save_steps": 2},
+    )
+    recorder = _Recorder()
+    trainer_logger = logging.getLogger("transformers.trainer")
+    trainer_logger.addHandler(recorder)
+    try:
+        result = run_sft(config)
+    finally:
+        trainer_logger.removeHandler(recorder)
+
+    assert result.outcome.best_checkpoint is not None  # the best checkpoint was loaded at the end
+    assert not [message for message in recorder.messages if MISSING_KEYS_WARNING in message]
+    trained = AutoModelForCausalLM.from_pretrained(result.final_model_dir)
+    assert trained.lm_head.weight is trained.model.embed_tokens.weight
