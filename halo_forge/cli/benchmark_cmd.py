@@ -12,8 +12,10 @@ from halo_forge.benchmark.results import BenchmarkResult
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
     BENCHMARK_OPTION_KEYS,
+    CONFIG_SET_HELP,
     RAFT_OPTION_KEYS,
     VERIFIER_OPTION_HELP,
+    config_overrides,
     overrides_from_options,
     verifier_option_overrides,
 )
@@ -103,6 +105,7 @@ def run(
         None, "--output", help="Result JSON (default results/benchmark.json); samples beside it."
     ),
     verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
+    set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP),
     hardware_metrics: bool = typer.Option(
         False, "--hardware-metrics", help="Record peak accelerator memory and peak RSS."
     ),
@@ -114,6 +117,7 @@ def run(
     overrides |= verifier_option_overrides(verifier_option)
     if k is not None:
         overrides["k"] = parse_k_values(k)
+    overrides |= config_overrides(set_keys)
     settings = load_config(BenchmarkConfig, config, overrides)
     with command_log("benchmark_run"):
         result = run_benchmark(settings, hardware=hardware_metrics)
@@ -213,6 +217,7 @@ def full(
         None, "--max-new-tokens", help="Longest completion (tokens), in RAFT and benchmarks."
     ),
     verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
+    set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP + " (the RAFT config)"),
 ) -> None:
     """Baseline benchmark, RAFT for N cycles, final benchmark, and a summary with plots."""
     from halo_forge.benchmark.full import run_full  # torch loads only when a command runs
@@ -221,7 +226,7 @@ def full(
     options = {"model": model, "prompts": prompts, "verifier": verifier, "cycles": cycles}
     options |= {"samples_per_prompt": samples_per_prompt, "max_new_tokens": max_new_tokens}
     overrides = overrides_from_options(RAFT_OPTION_KEYS, options)
-    overrides |= verifier_option_overrides(verifier_option)
+    overrides |= verifier_option_overrides(verifier_option) | config_overrides(set_keys)
     settings = load_config(RAFTConfig, config, overrides)
     if model is not None:
         settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint

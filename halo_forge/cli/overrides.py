@@ -2,7 +2,9 @@
 
 Commands declare their options with default None and pass `overrides_from_options(MAPPING, locals())`
 to `load_config`, so only options the user actually typed override the YAML file. The tables are
-also what the precedence tests iterate over, key by key.
+also what the precedence tests iterate over, key by key. Every other key of a config is reached
+with the generic `--set a.b=value` (as in torchtune and Hydra): the few named flags are shortcuts,
+checked against the config by the tests, not a second declaration of the knobs.
 """
 
 from __future__ import annotations
@@ -88,6 +90,22 @@ def parse_key_values(assignments: Sequence[str], option: str) -> dict[str, Any]:
         except yaml.YAMLError as error:
             raise typer.BadParameter(f"{assignment!r}: value is not valid YAML ({error})") from None
     return options
+
+
+def config_overrides(assignments: Sequence[str]) -> dict[str, Any]:
+    """`--set training.save_steps=50 --set lora.r=8` as dotted config overrides (YAML values).
+
+    They are applied after the named flags, so `--set` is the last word; an unknown key fails
+    in the config's validation with the key's path and a "did you mean".
+    """
+    return parse_key_values(assignments, "--set")
+
+
+#: The repeatable option that sets any key of a command's config.
+CONFIG_SET_HELP = (
+    "Any config key as DOTTED.KEY=VALUE (YAML value), repeatable: --set output.save_steps=50. "
+    "Keys: docs/reference/configuration.md."
+)
 
 
 def verifier_option_overrides(assignments: Sequence[str]) -> dict[str, Any]:

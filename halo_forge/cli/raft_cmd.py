@@ -9,8 +9,10 @@ import typer
 from halo_forge import ui
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
+    CONFIG_SET_HELP,
     RAFT_OPTION_KEYS,
     VERIFIER_OPTION_HELP,
+    config_overrides,
     overrides_from_options,
     verifier_option_overrides,
 )
@@ -98,6 +100,7 @@ def train(
         None, "--seed", help="Seed for sampling and fair tie-breaking."
     ),
     verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
+    set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP),
     force: bool = typer.Option(
         False, "--force", help="Resume even though settings changed since the run began."
     ),
@@ -112,7 +115,7 @@ def train(
     if model is not None and checkpoint is not None:
         raise ConfigError("give either --model or --checkpoint, not both")
     overrides = overrides_from_options(RAFT_OPTION_KEYS, locals())
-    overrides |= verifier_option_overrides(verifier_option)
+    overrides |= verifier_option_overrides(verifier_option) | config_overrides(set_keys)
     settings = load_config(RAFTConfig, config, overrides)
     if model is not None:
         settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint

@@ -9,7 +9,12 @@ from rich.table import Table
 
 from halo_forge import ui
 from halo_forge.cli.logfile import command_log
-from halo_forge.cli.overrides import SFT_OPTION_KEYS, overrides_from_options
+from halo_forge.cli.overrides import (
+    CONFIG_SET_HELP,
+    SFT_OPTION_KEYS,
+    config_overrides,
+    overrides_from_options,
+)
 from halo_forge.config import SFTConfig, load_config
 
 app = typer.Typer(
@@ -70,11 +75,12 @@ def train(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Check config and data, print the plan, do not train."
     ),
+    set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP),
 ) -> None:
     """Fine-tune a model on SFT records; options given here override the config file."""
     from halo_forge.training.sft import plan_sft, run_sft  # torch loads only when a command runs
 
-    overrides = overrides_from_options(SFT_OPTION_KEYS, locals())
+    overrides = overrides_from_options(SFT_OPTION_KEYS, locals()) | config_overrides(set_keys)
     settings = load_config(SFTConfig, config, overrides)
     with command_log("sft_train"):
         if dry_run:

@@ -129,3 +129,28 @@ def test_datasets_lists_the_registry_entries_with_solutions() -> None:
     assert "codealpaca" in result.output and "sahil2801/CodeAlpaca-20k" in result.output
     assert "mbpp" in result.output
     assert "codeforces_rust" not in result.output  # statements only: nothing to imitate
+
+
+def test_set_reaches_a_key_that_has_no_flag(tmp_path: Path) -> None:
+    data = _data(tmp_path, count=10)
+    common = ["train", "--model", "builtin:tiny-coder", "--data", str(data), "--dry-run"]
+
+    result = runner.invoke(
+        sft_cmd.app, [*common, "--set", "data.max_samples=4", "--set", "data.validation_split=0"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "4 / 0" in result.output  # train / validation examples
+
+
+def test_set_with_a_mistyped_key_names_the_key_it_meant(tmp_path: Path) -> None:
+    data = _data(tmp_path)
+
+    result = runner.invoke(
+        sft_cmd.app,
+        ["train", "--data", str(data), "--dry-run", "--set", "output.save_stepz=5"],
+    )
+
+    assert isinstance(result.exception, ConfigError)
+    assert "output.save_stepz" in str(result.exception)
+    assert "Did you mean 'save_steps'" in str(result.exception)
