@@ -19,3 +19,7 @@ class VerifierError(HaloForgeError):
 
 class ModelError(HaloForgeError):
     """A model or tokenizer cannot be loaded or used as asked."""
+
+
+#: Exit status of a command stopped with Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT_CODE = 130

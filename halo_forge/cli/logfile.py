@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import click
 from rich.logging import RichHandler
 
 from halo_forge import ui
@@ -51,10 +52,22 @@ def command_log(command: str, log_dir: str | os.PathLike[str] | None = None) -> 
     try:
         yield path
     except BaseException as error:
-        logger.error("command failed: %s: %s", type(error).__name__, error)
+        # The log file gets the failure; the terminal gets it once, from `main` (on stderr),
+        # so the handler that mirrors the log on the terminal is detached first.
+        logger.removeHandler(terminal_handler)
+        logger.error("command ended: %s", _ending(error))
         raise
     finally:
         ui.attach_log(None)
         logger.removeHandler(file_handler)
         logger.removeHandler(terminal_handler)
         file_handler.close()
+
+
+def _ending(error: BaseException) -> str:
+    """How a command ended, in words: an exit status, an interruption or the error itself."""
+    if isinstance(error, click.exceptions.Exit):
+        return f"exit status {error.exit_code}"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    return f"{type(error).__name__}: {error}"

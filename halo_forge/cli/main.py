@@ -7,7 +7,7 @@ import sys
 import typer
 
 from halo_forge import __version__, ui
-from halo_forge.errors import HaloForgeError
+from halo_forge.errors import INTERRUPTED_EXIT_CODE, HaloForgeError
 
 app = typer.Typer(
     name="halo-forge",
@@ -78,12 +78,20 @@ _register_commands()
 
 
 def main() -> None:
-    """Run the CLI; a HaloForgeError prints its message (which says the fix) and exits 1."""
+    """Run the CLI; errors print once, on stderr, without a traceback.
+
+    A HaloForgeError prints its message (which says the fix) and exits 1; Ctrl-C that a
+    command did not handle itself exits 130 with one line (commands that keep finished work
+    say what they kept and how to resume before they exit).
+    """
     try:
         app()
     except HaloForgeError as error:
         typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
+        sys.exit(INTERRUPTED_EXIT_CODE)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,7 @@ from halo_forge.cli.overrides import (
     verifier_option_overrides,
 )
 from halo_forge.config import RAFTConfig, load_config
-from halo_forge.errors import ConfigError
-
-#: Exit status of a run stopped with Ctrl-C (128 + SIGINT), as shells report it.
-INTERRUPTED_EXIT_CODE = 130
+from halo_forge.errors import INTERRUPTED_EXIT_CODE, ConfigError
 
 app = typer.Typer(
     help="RAFT: generate -> verify -> filter -> train cycles; re-run the same command to resume.",

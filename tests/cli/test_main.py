@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,29 @@ def test_command_log_records_the_failure(tmp_path: Path) -> None:
     except ValueError:
         pass
     assert "disk on fire" in path.read_text()
+
+
+def test_an_error_prints_once_on_stderr_and_stays_in_the_log(tmp_path: Path) -> None:
+    records = tmp_path / "completions.jsonl"
+    records.write_text('{"completion": "int main() {}"}\n', encoding="utf-8")
+    log_dir = tmp_path / "logs"
+
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "halo_forge.cli.main", "verify", str(records)),
+            *("--output", str(tmp_path / "out.jsonl"), "--set", "bogus=1"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HALO_FORGE_LOG_DIR": str(log_dir), "COLUMNS": "200"},
+    )
+
+    assert result.returncode == 1
+    assert result.stdout.count("bogus") == 0, result.stdout
+    assert result.stderr.count("unknown option 'bogus'") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    (log,) = log_dir.glob("verify_*.log")
+    assert "command ended: VerifierError" in log.read_text(encoding="utf-8")
