@@ -56,6 +56,7 @@ def _register_commands() -> None:
         data_generate_cmd,
         demo_cmd,
         info_cmd,
+        model_cmd,
         raft_cmd,
         selftest_cmd,
         sft_cmd,
@@ -67,6 +68,7 @@ def _register_commands() -> None:
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(sft_cmd.app, name="sft")
     app.add_typer(raft_cmd.app, name="raft")
+    app.add_typer(model_cmd.app, name="model")
     app.command("verify")(verify_cmd.verify)
     app.add_typer(benchmark_cmd.app, name="benchmark")
     app.add_typer(config_cmd.app, name="config")

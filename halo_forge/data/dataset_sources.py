@@ -1,9 +1,11 @@
 """Where the rows of a public dataset come from: the Hugging Face Hub, or a local copy.
 
 Both go through `datasets.load_dataset`, so a local copy (`--from`) is read exactly as the hub
-files are: `json` for `.jsonl`/`.json`, `parquet` for `.parquet`. Local copies are streamed
-(nothing is converted into the `datasets` cache); hub downloads are cached by `datasets`, or
-streamed when only the first rows are wanted.
+files are: `json` for `.jsonl`/`.json`, `parquet` for `.parquet`. JSON files may be gzipped
+(`.jsonl.gz`, `.json.gz`: the official HumanEval file is `HumanEval.jsonl.gz`); `datasets`
+decompresses them as it reads. Local copies are streamed (nothing is converted into the
+`datasets` cache); hub downloads are cached by `datasets`, or streamed when only the first rows
+are wanted.
 
 Without network, `datasets` raises `ConnectionError`, both when the Hub cannot be reached and
 when `HF_HUB_OFFLINE=1` is set and the data is not cached; that becomes a `DataError` saying how
@@ -20,7 +22,7 @@ from typing import Any
 from halo_forge.data.jsonl import PathLike
 from halo_forge.errors import DataError
 
-LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
+LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet", ".jsonl.gz", ".json.gz")
 
 
 def hub_label(hub_id: str, config: str | None, split: str) -> str:
@@ -28,9 +30,18 @@ def hub_label(hub_id: str, config: str | None, split: str) -> str:
     return f"{hub_id} ({', '.join(part for part in (config, split) if part)})"
 
 
+def _data_suffix(path: Path) -> str | None:
+    """The data format a file name ends with (`.jsonl.gz` as a whole), None for other files."""
+    return next((suffix for suffix in LOCAL_SUFFIXES if path.name.endswith(suffix)), None)
+
+
 def _is_split_file(path: Path, split: str) -> bool:
     """`train.jsonl`, `train-00000-of-00001.parquet`: the split name, then `.` or `-`."""
-    return path.suffix in LOCAL_SUFFIXES and path.name.split(".")[0].split("-")[0] == split
+    return _data_suffix(path) is not None and path.name.split(".")[0].split("-")[0] == split
+
+
+def _is_parquet(path: Path) -> bool:
+    return _data_suffix(path) == ".parquet"
 
 
 def local_data_files(path: Path, split: str, config: str | None = None) -> list[Path]:
@@ -41,8 +52,11 @@ def local_data_files(path: Path, split: str, config: str | None = None) -> list[
     (the hub's default layout), `DIR/`, and last anywhere below `DIR`.
     """
     if path.is_file():
-        if path.suffix not in LOCAL_SUFFIXES:
-            raise DataError(f"{path}: expected a {', '.join(LOCAL_SUFFIXES)} file")
+        if _data_suffix(path) is None:
+            raise DataError(
+                f"{path}: expected a {', '.join(LOCAL_SUFFIXES)} file; rename it to the suffix "
+                "of its format"
+            )
         return [path]
     if not path.is_dir():
         raise DataError(f"{path}: no such file or folder (--from expects a local copy)")
@@ -54,13 +68,13 @@ def local_data_files(path: Path, split: str, config: str | None = None) -> list[
     else:
         chosen = sorted(item for item in path.rglob("*") if _is_split_file(item, split))
     if not chosen:
-        found = sorted(item for item in path.rglob("*") if item.suffix in LOCAL_SUFFIXES)
+        found = sorted(item for item in path.rglob("*") if _data_suffix(item) is not None)
         names = ", ".join(str(item.relative_to(path)) for item in found) or "none"
         raise DataError(
             f"{path}: no {split!r} files among the data files ({names}); name the file itself "
             f"with --from, or pick another split"
         )
-    if len({item.suffix == ".parquet" for item in chosen}) > 1:
+    if len({_is_parquet(item) for item in chosen}) > 1:
         raise DataError(f"{path}: the {split!r} files mix parquet and JSON; keep one format")
     return chosen
 
@@ -75,8 +89,8 @@ def offline_advice(label: str, hub_id: str, error: Exception) -> DataError:
         cache = "or download it once with network and then set HF_HUB_OFFLINE=1 to use the cache"
     return DataError(
         f"cannot load {label}: {cause} ({error}). Pass a local copy with --from PATH "
-        f"(jsonl/json/parquet in the hub's columns, e.g. from `hf download {hub_id} "
-        f"--repo-type dataset --local-dir DIR`), {cache}"
+        f"(jsonl or json, plain or .gz, or parquet, in the hub's columns, e.g. from `hf download "
+        f"{hub_id} --repo-type dataset --local-dir DIR`), {cache}"
     )
 
 
@@ -100,7 +114,7 @@ def iter_rows(
         if source is not None:
             files = local_data_files(Path(source), split, config)
             rows = datasets.load_dataset(
-                "parquet" if files[0].suffix == ".parquet" else "json",
+                "parquet" if _is_parquet(files[0]) else "json",
                 data_files=[str(item) for item in files],
                 split="train",
                 streaming=True,

@@ -2,7 +2,9 @@
 
 Files on disk are the interface between pipeline stages, so reading and writing them has one
 implementation with two promises:
-- a broken line is reported with the file name and line number, never swallowed;
+- a broken line is reported with the file name and line number, never swallowed (also inside a
+  gzip-compressed `.jsonl.gz`, which is read as it is: datasets are often distributed that way,
+  HumanEval among them);
 - a file that exists under its final name is complete: whole-file writes go to a temporary
   file that is renamed into place, and long jobs append line by line with a flush and fsync
   per batch, so a kill loses at most the batch in flight and never leaves a torn line behind
@@ -11,16 +13,28 @@ implementation with two promises:
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from halo_forge.errors import DataError
 
 PathLike = str | os.PathLike[str]
+
+#: A file whose name ends with this is read through gzip.
+GZIP_SUFFIX = ".gz"
+
+
+def _open_text(path: Path) -> TextIO:
+    """The file as UTF-8 text, decompressed on the fly when its name ends with `.gz`."""
+    if path.name.endswith(GZIP_SUFFIX):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open("r", encoding="utf-8")
 
 
 def iter_jsonl(
@@ -33,12 +47,14 @@ def iter_jsonl(
 
     A line that is not a JSON object raises `DataError` naming file and line, unless
     `skip_invalid` is set: then it is skipped and `on_invalid(line_number, reason)` is told,
-    so callers can report every skipped line.
+    so callers can report every skipped line. A `.gz` file is decompressed as it is read, so
+    line numbers are those of the uncompressed text.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
-    with path.open("r", encoding="utf-8") as handle:
+    line_number = 0
+    with _open_text(path) as handle:
         try:
             for line_number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -61,6 +77,12 @@ def iter_jsonl(
                     )
         except UnicodeDecodeError as error:
             raise DataError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise DataError(
+                f"{path}: unreadable gzip data after {line_number} lines ({error}); check it "
+                f"with `gzip -t {path}` and download it again, or drop the {GZIP_SUFFIX} suffix "
+                "if the file is plain text"
+            ) from None
 
 
 def read_jsonl(path: PathLike) -> list[dict[str, Any]]:

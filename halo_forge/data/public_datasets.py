@@ -11,7 +11,8 @@ Two output forms:
 `.sft.jsonl` in place of `.jsonl` (`data/mbpp.jsonl` -> `data/mbpp.sft.jsonl`).
 
 Offline, `source` (the CLI's `--from`) reads a local copy in the hub's columns: a `.jsonl`,
-`.json` or `.parquet` file, or a folder of them (see `dataset_sources`). Local copies and
+`.json` or `.parquet` file (JSON also gzipped, as `HumanEval.jsonl.gz`), or a folder of them
+(see `dataset_sources`). Local copies and
 `limit`ed downloads are streamed, so nothing past the last needed row is read.
 """
 

@@ -12,17 +12,27 @@ is at hand: it is what the model was trained with) or a built-in name:
   `<|begin_of_text|>` (tokenize the result with `add_special_tokens=False`).
 - `raw`: the text itself, for base models; a system prompt goes first, separated by a blank line.
 No template adds a system prompt unless one is passed.
+
+Records that arrive already formatted in another model's layout would teach the model foreign
+turn markers; `foreign_template_markers` finds them so the run can warn before training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from jinja2 import TemplateError
 
-from halo_forge.data.records import ChatMessage
+from halo_forge.data.records import (
+    ChatMessage,
+    ChatRecord,
+    PromptCompletionRecord,
+    Record,
+    TextRecord,
+)
 from halo_forge.errors import ConfigError, ModelError
 
 
@@ -145,3 +155,65 @@ def _apply_tokenizer_template(
             f"the tokenizer cannot format a chat ({error}); use a tokenizer that has a chat "
             f"template, or a built-in template: {allowed}"
         ) from None
+
+
+#: Chat-template families and the turn marker that gives each away: a text holding the marker
+#: was formatted in that family's layout. Each marker is a literal of the family's own template.
+TEMPLATE_FAMILY_MARKERS: dict[str, str] = {
+    "ChatML (Qwen, Yi, SmolLM)": "<|im_start|>",
+    "Llama 3": "<|start_header_id|>",
+    "Llama 2 / Mistral": "[INST]",
+    "Gemma": "<start_of_turn>",
+    "Phi-3 / Zephyr": "<|user|>",
+}
+
+
+def record_text(record: Record) -> str:
+    """Every text of a record the model reads, joined, for the search for template markers."""
+    if isinstance(record, ChatRecord):
+        return "\n".join(message.content for message in record.messages)
+    if isinstance(record, PromptCompletionRecord):
+        return f"{record.prompt}\n{record.completion}"
+    if isinstance(record, TextRecord):
+        return record.text
+    return record.prompt
+
+
+def foreign_template_markers(
+    texts: Iterable[str], tokenizer_chat_template: str | None
+) -> str | None:
+    """A warning when texts already carry the turn markers of a chat template the model lacks.
+
+    Each text is one record (see `record_text`). A family counts as foreign when its marker is
+    not in `tokenizer_chat_template` (`None`: the model has no chat template at all). Trained on
+    such records, the model learns another model's turn layout and is then prompted in its own,
+    so the warning names the family, how many records carry it and the fix. `None` when no
+    record has a foreign marker.
+    """
+    foreign = {
+        family: marker
+        for family, marker in TEMPLATE_FAMILY_MARKERS.items()
+        if marker not in (tokenizer_chat_template or "")
+    }
+    records_with: Counter[str] = Counter()
+    total = 0
+    for text in texts:
+        total += 1
+        records_with.update(family for family, marker in foreign.items() if marker in text)
+    if not records_with:
+        return None
+    found = ", ".join(
+        f"{family} ({foreign[family]!r}) in {count} of {total} records"
+        for family, count in records_with.most_common()
+    )
+    model_side = (
+        "the model's chat template does not use"
+        if tokenizer_chat_template
+        else "the model has no chat template, so it does not know"
+    )
+    return (
+        f"the data is already formatted in another chat template: {found}, markers that "
+        f"{model_side}. Write {{prompt, completion}} or {{messages}} records in plain text and "
+        "let halo-forge apply the model's own template (`halo-forge data prepare --tokenizer "
+        "MODEL` formats prepared data for that model)"
+    )

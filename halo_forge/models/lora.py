@@ -8,6 +8,9 @@ tokenizer files: everything `PeftModel.from_pretrained` and `halo_forge.models.l
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from halo_forge import ui
 from halo_forge.config.models import LoRASection
 from halo_forge.errors import ModelError
-from halo_forge.models.loading import is_adapter_dir, load_model, peft_deprecations_silenced
+from halo_forge.models.loading import load_model, peft_deprecations_silenced
 
 # Saving an adapter, PEFT looks up its base's config.json to see whether the vocabulary grew. A
 # base recorded as `builtin:tiny-coder` is neither a directory nor a Hub id, so PEFT warns at
@@ -94,24 +97,52 @@ def save_model(
 
 
 def merge_adapter(
-    adapter_dir: str | Path,
+    model_name: str | Path,
     output_dir: str | Path,
     *,
+    force: bool = False,
     device: str | None = None,
     dtype: str | None = None,
     trust_remote_code: bool = False,
 ) -> Path:
-    """Fold an adapter into its base weights and save a standalone model (for export or vLLM).
+    """Write a standalone model that plain transformers and vLLM load, for export or serving.
 
-    The base is the one named in the adapter's `adapter_config.json`.
+    An adapter is folded into the base named in its `adapter_config.json`; a full model (a
+    directory, a Hugging Face id or `builtin:tiny-coder`) is saved as it is. The output holds
+    safetensors weights, `config.json`, the tokenizer files and the chat template: nothing in
+    it needs halo-forge or peft. It is written to a temporary directory renamed into place, so
+    a killed merge never leaves a directory that looks finished; an existing non-empty
+    `output_dir` is replaced only with `force`.
     """
-    if not is_adapter_dir(adapter_dir):
-        raise ModelError(
-            f"{adapter_dir} holds no adapter_config.json, so there is no adapter to merge; "
-            "point to the final_model/ directory of a LoRA run"
-        )
+    output_dir = Path(output_dir)
+    _check_merge_output(model_name, output_dir, force)
     model, tokenizer = load_model(
-        str(adapter_dir), device=device, dtype=dtype, trust_remote_code=trust_remote_code
+        str(model_name), device=device, dtype=dtype, trust_remote_code=trust_remote_code
     )
-    merged = model.merge_and_unload()
-    return save_model(merged, tokenizer, output_dir)
+    if isinstance(model, PeftModel):
+        model = model.merge_and_unload()
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+    try:
+        save_model(model, tokenizer, staging)
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        os.replace(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output_dir
+
+
+def _check_merge_output(model_name: str | Path, output_dir: Path, force: bool) -> None:
+    """Refuse to overwrite the model being merged, a file, or (without `force`) earlier work."""
+    source = Path(model_name)
+    if source.exists() and source.resolve() == output_dir.resolve():
+        raise ModelError(f"{output_dir} is the model being merged; choose another --output")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ModelError(f"{output_dir} is a file; choose a directory for --output")
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
+        raise ModelError(
+            f"{output_dir} already holds files; choose an empty or new directory for --output, "
+            "or pass --force to replace it"
+        )

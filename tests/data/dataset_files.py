@@ -22,6 +22,12 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def gzip_file(path: Path) -> Path:
+    """`path` compressed by the `gzip` tool into `path.gz` (the original stays), as datasets ship."""
+    subprocess.run(["gzip", "--keep", "--force", str(path)], check=True)
+    return path.with_name(path.name + ".gz")
+
+
 def write_parquet(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows), path)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from data.dataset_files import gzip_file
 
 from halo_forge.data.dataset_sources import iter_rows, local_data_files
 from halo_forge.errors import DataError
@@ -35,6 +36,20 @@ def test_jsonl_json_and_parquet_copies_give_the_same_rows(tmp_path: Path) -> Non
     pq.write_table(pa.Table.from_pylist(ROWS), parquet)
     for source in (jsonl, array, parquet):
         assert list(iter_rows("openai/openai_humaneval", None, "test", source=source)) == ROWS
+
+
+def test_gzipped_jsonl_and_json_copies_give_the_same_rows(tmp_path: Path) -> None:
+    jsonl = gzip_file(touch(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in ROWS)))
+    array = gzip_file(touch(tmp_path / "rows.json", json.dumps(ROWS)))
+    for source in (jsonl, array):
+        assert list(iter_rows("openai/openai_humaneval", None, "test", source=source)) == ROWS
+
+
+def test_a_folder_finds_the_gzipped_split_file(tmp_path: Path) -> None:
+    test_file = gzip_file(touch(tmp_path / "export" / "test.jsonl"))
+    test_file.with_suffix("").unlink()
+    touch(tmp_path / "export" / "train.jsonl")
+    assert local_data_files(tmp_path / "export", "test") == [test_file]
 
 
 def test_a_hub_snapshot_folder_gives_the_config_and_split_files(tmp_path: Path) -> None:
@@ -71,7 +86,7 @@ def test_a_split_in_mixed_formats_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_file_of_another_type_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"expected a \.jsonl, \.json, \.parquet file"):
+    with pytest.raises(DataError, match=r"expected a \.jsonl, \.json, \.parquet, \.jsonl\.gz"):
         local_data_files(touch(tmp_path / "rows.csv", "a,b\n"), "train")
     with pytest.raises(DataError, match="no such file or folder"):
         local_data_files(tmp_path / "absent.jsonl", "train")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from data.dataset_files import gzip_file
 
 from halo_forge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl, write_json, write_jsonl
 from halo_forge.errors import DataError
@@ -107,3 +108,37 @@ def test_non_utf8_file_is_a_data_error(tmp_path: Path) -> None:
     path.write_bytes('{"a": "caf\xe9"}\n'.encode("latin-1"))
     with pytest.raises(DataError, match="not UTF-8"):
         read_jsonl(path)
+
+
+def test_a_gzipped_jsonl_file_reads_as_the_plain_file(tmp_path: Path) -> None:
+    records = [{"prompt": "héllo", "n": 1}, {"prompt": "日本", "n": 2}]
+    plain = tmp_path / "rows.jsonl"
+    write_jsonl(plain, records)
+
+    assert list(iter_jsonl(gzip_file(plain))) == list(iter_jsonl(plain))
+
+
+def test_broken_line_inside_a_gzip_file_reports_file_and_line_number(tmp_path: Path) -> None:
+    plain = tmp_path / "bad.jsonl"
+    plain.write_text('{"a": 1}\n\n{"a": 2,\n{"a": 3}\n')
+    compressed = gzip_file(plain)
+
+    with pytest.raises(DataError, match=rf"{compressed}:3: invalid JSON"):
+        read_jsonl(compressed)
+
+
+def test_a_gz_name_on_plain_text_is_a_data_error_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "mislabelled.jsonl.gz"
+    path.write_text('{"a": 1}\n')
+    with pytest.raises(DataError, match=r"unreadable gzip data after 0 lines .*gzip -t"):
+        read_jsonl(path)
+
+
+def test_a_truncated_gzip_file_is_a_data_error_not_a_short_read(tmp_path: Path) -> None:
+    plain = tmp_path / "rows.jsonl"
+    write_jsonl(plain, [{"n": index, "pad": "x" * 50} for index in range(200)])
+    compressed = gzip_file(plain)
+    compressed.write_bytes(compressed.read_bytes()[:-40])
+
+    with pytest.raises(DataError, match="unreadable gzip data after"):
+        read_jsonl(compressed)

@@ -15,6 +15,7 @@ import pytest
 from data.dataset_files import (
     SHARED_DATA,
     code_of,
+    gzip_file,
     prompts_in,
     run_python,
     sft_in,
@@ -167,6 +168,36 @@ def test_humaneval_json_keeps_prompt_test_and_entry_point(tmp_path: Path) -> Non
     )
     program = f"{code_of(pair.completion)}\n{prompt.tests}\ncheck({prompt.entry_point})\n"
     assert run_python(program).returncode == 0
+
+
+def test_the_official_humaneval_jsonl_gz_is_read_as_benchmark_eval_reads_it(
+    tmp_path: Path,
+) -> None:
+    """The human-eval repository ships `HumanEval.jsonl.gz`; `benchmark eval --from` takes it."""
+    rows = [
+        {
+            "task_id": f"HumanEval/{index}",
+            "prompt": f'def add_{index}(a: int) -> int:\n    """Add {index} to a."""\n',
+            "canonical_solution": f"    return a + {index}\n",
+            "test": f"\n\ndef check(candidate):\n    assert candidate(1) == {1 + index}\n",
+            "entry_point": f"add_{index}",
+        }
+        for index in range(3)
+    ]
+    source = gzip_file(write_jsonl(tmp_path / "HumanEval.jsonl", rows))
+    source.with_suffix("").unlink()
+    output = tmp_path / "humaneval.prompts.jsonl"
+
+    summary = prepare_dataset("humaneval", output, form="rlvr", source=source, split="test")
+
+    assert summary.rlvr_count == 3
+    prompts = prompts_in(output)
+    assert [(p.task_id, p.prompt, p.tests, p.entry_point) for p in prompts] == [
+        (row["task_id"], row["prompt"], row["test"], row["entry_point"]) for row in rows
+    ]
+    for prompt, row in zip(prompts, rows, strict=True):
+        program = f"{prompt.prompt}{row['canonical_solution']}{prompt.tests}\n"
+        assert run_python(f"{program}check({prompt.entry_point})\n").returncode == 0
 
 
 # ----------------------------------------------------------------------------- CodeAlpaca

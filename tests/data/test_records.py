@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from data.dataset_files import gzip_file
 
 from halo_forge.data.records import (
     ChatRecord,
@@ -200,3 +201,46 @@ def test_written_records_read_back_identically(tmp_path: Path) -> None:
     assert list(read_records(path)) == records
     first_line = path.read_text(encoding="utf-8").splitlines()[0]
     assert list(json.loads(first_line)) == ["prompt", "expected_output", "language", "metadata"]
+
+
+def test_rlvr_prompts_read_from_jsonl_gz(tmp_path: Path) -> None:
+    prompts = gzip_file(
+        write_lines(
+            tmp_path / "prompts.jsonl",
+            {"prompt": "Print 42.", "expected_output": "42\n"},
+            {"prompt": "Add two ints.", "tests": "assert add(1, 2) == 3", "entry_point": "add"},
+        )
+    )
+
+    records = list(read_records(prompts, RecordKind.RLVR))
+
+    assert [type(record) for record in records] == [PromptRecord, PromptRecord]
+    assert [record.prompt for record in records] == ["Print 42.", "Add two ints."]
+    assert records[1].entry_point == "add"
+
+
+def test_sft_records_read_from_jsonl_gz(tmp_path: Path) -> None:
+    data = gzip_file(
+        write_lines(
+            tmp_path / "train.jsonl",
+            {"prompt": "Print 1.", "completion": 'puts("1");'},
+            {
+                "messages": [
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Yo"},
+                ]
+            },
+        )
+    )
+
+    records = list(read_records(data, RecordKind.SFT))
+
+    assert [type(record) for record in records] == [PromptCompletionRecord, ChatRecord]
+
+
+def test_a_bad_record_inside_a_gzip_file_names_file_and_line(tmp_path: Path) -> None:
+    data = gzip_file(
+        write_lines(tmp_path / "train.jsonl", {"prompt": "a", "completion": "b"}, {"prompt": 3})
+    )
+    with pytest.raises(DataError, match=rf"{data}:2: "):
+        list(read_records(data, RecordKind.SFT))
