@@ -14,8 +14,14 @@ A sample whose language has no verifier scores 0.0, with details that say why (o
 `on_unknown_language: raise`, stops the batch with a VerifierError).
 
 `verify_batch` groups a batch by language and calls each verifier's `verify_batch` once, so
-parallelism, deduplication and caching stay those of each verifier. Every result's metadata
-carries `language`.
+parallelism, deduplication and caching stay those of each verifier. The language decided here
+reaches that verifier as the context's `language` (canonical name), so `c: {type: clang}`
+compiles C whether the record or only the fence tag said so. Every result's metadata carries
+`language`.
+
+The verifiers keep their own defaults: a compile verifier runs each program against the
+record's `test_cases`, `expected_output`, `stdin` or `tests` when it has any, so a record's
+tests decide its success here as they would with that verifier alone.
 """
 
 from __future__ import annotations
@@ -131,7 +137,7 @@ class AutoVerifier(Verifier):
         language = self.language_of(code, context)
         if language not in self.configs:
             return self._unknown(language)
-        result = self.verifier_for(language).verify(code, **_without_language(context))
+        result = self.verifier_for(language).verify(code, **_with_language(context, language))
         result.metadata["language"] = language
         return result
 
@@ -155,7 +161,7 @@ class AutoVerifier(Verifier):
                 continue
             verified = self.verifier_for(language).verify_batch(
                 [codes[index] for index in indices],
-                contexts=[_without_language(merged[index]) for index in indices],
+                contexts=[_with_language(merged[index], language) for index in indices],
             )
             for index, result in zip(indices, verified, strict=True):
                 result.metadata["language"] = language
@@ -204,6 +210,7 @@ def _checked(language: str, config: dict[str, Any]) -> dict[str, Any]:
     return dict(config)
 
 
-def _without_language(context: dict[str, Any]) -> dict[str, Any]:
-    """The context a language's verifier gets: `language` already decided which one."""
-    return {key: value for key, value in context.items() if key != "language"}
+def _with_language(context: dict[str, Any], language: str) -> dict[str, Any]:
+    """The context a language's verifier gets: `language` is the one decided here, so the
+    verifier (a C/C++ compiler choosing its language) agrees with the choice of verifier."""
+    return {**context, "language": language}

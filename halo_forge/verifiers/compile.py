@@ -1,9 +1,22 @@
-"""Compile verifiers: GCC and Clang (compile, optionally run), MinGW (Windows PE, compile only).
+"""Compile verifiers: GCC and Clang (compile, then run), MinGW (Windows PE, compile only).
 
 The reward follows `RewardLevel`: a failed compile is classified from the compiler's own
 diagnostics (0.0 syntax, 0.1 missing declaration, 0.2 semantic or link error); a program that
-compiles scores 0.3 with warnings and 0.5 clean; with `run_after_compile` its runs decide
+compiles scores 0.3 with warnings and 0.5 clean; a program that runs is scored by its runs
 (0.6 crash or timeout, 0.7 wrong output, 0.8 some test cases pass, 1.0 correct).
+
+The defaults follow each sample, so a wrong program never counts as a pass:
+
+- it runs whenever it has something to be checked against (`test_cases`, `expected_output`,
+  `stdin`, test code in `tests`, or the verifier's `expected_output`/`stdin_input`), unless
+  `run_after_compile` is false; then the result says `metadata["compile_only"]`. With nothing
+  to check, it is compiled only (0.3/0.5), as `run_after_compile=True` would only ask that a
+  run completes. MinGW builds cannot run here: its results are always compile-only.
+- it compiles as the language it is written in: the `language` option when set, else the
+  sample's `language` (c, cpp, c++, cc, cxx), else the tag of its first C/C++ code block
+  (```c is C), else C++. Compiler, flags, source suffix and PCHs (C++ only) follow that
+  language; each language's compiler is looked up when its first sample comes, so only the
+  toolchains that occur are needed. `metadata["language"]` says which one was used.
 
 What "compiles" means, and how it is checked fast:
 
@@ -25,20 +38,25 @@ What "compiles" means, and how it is checked fast:
   such as a `main` that reads a test input, calls the function the prompt asked for and
   prints the result: a prompt can ask for a function while its runs still check a program.
 
-Both go through the sandbox (the compiler's input is untrusted too). Programs that start with
-the same system includes share a precompiled header (`pch.py`), which cuts the cost of
-`<bits/stdc++.h>` from about a second to a fifth of that. Warnings are on by default
-(`-Wall`), so the 0.3 tier is reachable.
+Both go through the sandbox (the compiler's input is untrusted too). C++ programs that start
+with the same system includes share a precompiled header (`pch.py`), which cuts the cost of
+`<bits/stdc++.h>` from about a second to a fifth of that. Which PCHs a batch needs depends on
+each sample's language and on whether it runs (runs build at `optimization`, link checks at
+`-O0` first), so a batch's PCHs are planned when the first sample that needs them compiles.
+Warnings are on by default (`-Wall`), so the 0.3 tier is reachable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.cache import default_cache_dir
 from halo_forge.verifiers.compile_options import CompileOptions, MinGWOptions
@@ -53,12 +71,17 @@ from halo_forge.verifiers.diagnostics import (
     count_warnings,
     only_entry_point_undefined,
 )
+from halo_forge.verifiers.extract import fenced_blocks
 from halo_forge.verifiers.pch import PrecompiledHeaders
 from halo_forge.verifiers.registry import register_verifier, validate_options
 from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits, SandboxResult, Workspace
 from halo_forge.verifiers.testcases import (
+    RUN_CHECK_KEYS,
+    carries_run_checks,
     cases_from_context,
+    plan_run,
     verify_runs,
+    with_test_code,
 )
 from halo_forge.verifiers.toolchain import (
     COMPILER_ENVIRONMENT,
@@ -67,8 +90,22 @@ from halo_forge.verifiers.toolchain import (
     resolve_compiler,
 )
 
+#: Spellings of C and C++ (fence tags and record `language` values) -> the language compiled.
+C_FAMILY_SPELLINGS = {
+    "c": "c",
+    "cpp": "c++",
+    "c++": "c++",
+    "cc": "c++",
+    "cxx": "c++",
+    "h": "c",
+    "hpp": "c++",
+}
 #: Fence tags of C and C++ code in model output.
-C_FAMILY_LANGUAGES = ("c", "cpp", "c++", "cc", "cxx", "h", "hpp")
+C_FAMILY_LANGUAGES = tuple(C_FAMILY_SPELLINGS)
+#: Language of a sample that names none.
+DEFAULT_LANGUAGE = "c++"
+#: What a compile verifier's runs can check: the test cases, and test code compiled in.
+COMPILE_CHECK_KEYS = (*RUN_CHECK_KEYS, "tests")
 #: Address-space limit of a compiler run: cc1plus maps a 100 MB PCH and grows with templates.
 COMPILER_MEMORY_LIMIT_MB = 2048
 DEFAULT_FLAGS = {"c++": ["-std=c++17", "-Wall"], "c": ["-std=gnu17", "-Wall"]}
@@ -78,90 +115,125 @@ HEADER_LANGUAGE = {"c++": "c++-header", "c": "c-header"}
 FAST_LINK_CHECK_OPTIMIZATION = "-O0"
 
 
-@dataclass(frozen=True)
-class _Build:
-    """One way a check compiles: an optimisation level and the PCHs built at that level."""
+@dataclass
+class LanguageToolset:
+    """How programs of one language compile: compiler, flags, PCHs and their compile sandbox."""
 
-    optimization: str
-    headers: PrecompiledHeaders | None
+    language: str
+    compiler: str
+    compiler_version: str
+    flags: list[str]
+    headers: dict[str, PrecompiledHeaders]  # optimisation level -> PCHs (C++ only)
+    sandbox: Sandbox  # may write the PCH directories of `headers`
+    planned: set[str] = field(default_factory=set)  # levels whose PCHs this batch planned
+    plan_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class CompileVerifier(Verifier):
-    """Compile (and optionally run) C or C++ programs with one toolchain."""
+    """Compile (and, where the sample can be checked, run) C or C++ programs with one toolchain."""
 
     toolchain: ClassVar[Toolchain]
     options_model: ClassVar[type[CompileOptions]] = CompileOptions
     verifier_name: ClassVar[str]
+    #: Whether the toolchain's binaries run on this machine (MinGW's Windows binaries do not).
+    can_run_programs: ClassVar[bool] = True
     languages = C_FAMILY_LANGUAGES
-    context_keys = ("expected_output", "stdin", "test_cases", "tests")
+    context_keys = ("expected_output", "stdin", "test_cases", "tests", "language")
 
     def __init__(self, **options: Any) -> None:
         self.options = validate_options(self.options_model, options, owner=type(self).__name__)
         super().__init__(max_workers=self.options.max_workers, use_cache=self.options.use_cache)
-        language = self.options.language
-        self.compiler = resolve_compiler(self.toolchain, language, self.options.compiler)
-        self.compiler_version = compiler_version(self.compiler)
-        self.flags = list(
-            self.options.flags if self.options.flags is not None else DEFAULT_FLAGS[language]
-        )
-        if self.options.warn_as_error:
-            self.flags.append("-Werror")
-        self._builds = [
-            _Build(level, self._precompiled_headers(level)) for level in self._optimization_levels()
-        ]
-        pch_directories = tuple(
-            build.headers.directory for build in self._builds if build.headers is not None
-        )
-        # Compiles may read the PCH directories (bound into their sandbox, which has a private
-        # /tmp); the programs they build run in a second sandbox that cannot reach them.
-        self._compile_sandbox = Sandbox(
-            SandboxLimits(
-                wall_timeout_s=self.options.timeout,
-                memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
-                max_file_size_mb=512,
-            ),
-            writable_paths=pch_directories,
-        )
+        self._toolsets: dict[str, LanguageToolset] = {}
+        self._lock = threading.Lock()
+        self._batch_programs: list[str] = []
+        # Programs run in a sandbox of their own, which cannot reach the PCH directories.
         self._run_sandbox = Sandbox(
             SandboxLimits(
                 wall_timeout_s=self.options.run_timeout,
                 memory_limit_mb=self.options.memory_limit_mb,
             )
         )
+        if self.options.language is not None or self.options.compiler is not None:
+            # Every sample needs this compiler: a missing one fails now, before any is scored.
+            self.toolset(self.options.language or DEFAULT_LANGUAGE)
 
-    # ------------------------------------------------------------------ what a check compiles
+    # ------------------------------------------------------------------ language and toolset
 
-    @property
-    def builds_binary(self) -> bool:
-        """Whether a check produces a binary (to run or keep) rather than only a verdict."""
-        return self.options.run_after_compile or self.options.binary_cache_dir is not None
+    def language_of(self, text: str, context: Mapping[str, Any]) -> str:
+        """The language a sample compiles as ("c" or "c++"): the `language` option, else the
+        context's `language`, else the tag of the answer's first C/C++ code block, else C++."""
+        if self.options.language is not None:
+            return self.options.language
+        declared = context.get("language")
+        if isinstance(declared, str) and declared.strip().lower() in C_FAMILY_SPELLINGS:
+            return C_FAMILY_SPELLINGS[declared.strip().lower()]
+        for block in fenced_blocks(text):
+            if block.language in C_FAMILY_SPELLINGS:
+                return C_FAMILY_SPELLINGS[block.language]
+        return DEFAULT_LANGUAGE
 
-    @property
-    def _syntax_only(self) -> bool:
-        return not (self.builds_binary or self.options.link)
+    def toolset(self, language: str) -> LanguageToolset:
+        """How `language` compiles, set up on first use (VerifierError if its compiler is missing)."""
+        with self._lock:
+            if language not in self._toolsets:
+                self._toolsets[language] = self._new_toolset(language)
+            return self._toolsets[language]
 
-    def _optimization_levels(self) -> list[str]:
-        """Levels a check builds at, in order; a later one runs only after a failed link."""
+    def _new_toolset(self, language: str) -> LanguageToolset:
+        compiler = resolve_compiler(self.toolchain, language, self.options.compiler)
+        version = compiler_version(compiler)
+        flags = list(
+            self.options.flags if self.options.flags is not None else DEFAULT_FLAGS[language]
+        )
+        if self.options.warn_as_error:
+            flags.append("-Werror")
+        headers = {
+            level: self._precompiled_headers(language, compiler, version, flags, level)
+            for level in self._header_levels(language)
+        }
+        # Compiles may read the PCH directories (bound into their sandbox, which has a private
+        # /tmp); the programs they build run in `_run_sandbox`, which cannot reach them.
+        sandbox = Sandbox(
+            SandboxLimits(
+                wall_timeout_s=self.options.timeout,
+                memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
+                max_file_size_mb=512,
+            ),
+            writable_paths=tuple(pch.directory for pch in headers.values()),
+        )
+        return LanguageToolset(language, compiler, version, flags, headers, sandbox)
+
+    def _header_levels(self, language: str) -> list[str]:
+        """Optimisation levels a check of `language` may build at with a PCH (none for C)."""
+        if not self.options.precompiled_headers or language != "c++":
+            return []  # C headers are small: a PCH would cost more than it saves
         reference = self.options.optimization
-        fast = FAST_LINK_CHECK_OPTIMIZATION
-        if self.builds_binary or self._syntax_only or not self.options.fast_link_check:
+        if not self.options.fast_link_check:
             return [reference]
-        return [fast] if reference == fast else [fast, reference]
+        return list(dict.fromkeys([FAST_LINK_CHECK_OPTIMIZATION, reference]))
 
-    def _precompiled_headers(self, optimization: str) -> PrecompiledHeaders | None:
-        if not self.options.precompiled_headers or self.options.language != "c++":
-            return None  # C headers are small: a PCH would cost more than it saves
+    def _precompiled_headers(
+        self, language: str, compiler: str, version: str, flags: list[str], optimization: str
+    ) -> PrecompiledHeaders:
         # A PCH fits only the optimisation level it was built at (`__OPTIMIZE__` differs).
-        flags = [optimization, *self.flags]
+        pch_flags = [optimization, *flags]
         return PrecompiledHeaders(
-            compiler=self.compiler,
-            flags=flags,
-            identity=[self.compiler, self.compiler_version, *flags],
-            header_language=HEADER_LANGUAGE[self.options.language],
+            compiler=compiler,
+            flags=pch_flags,
+            identity=[compiler, version, *pch_flags],
+            header_language=HEADER_LANGUAGE[language],
             pch_suffix=".pch" if self.toolchain.name == "clang" else ".gch",
             directory=default_cache_dir() / "pch",
             build_timeout_s=max(self.options.timeout, 120.0),
         )
+
+    def _optimization_levels(self, builds_binary: bool) -> list[str]:
+        """Levels a check builds at, in order; a later one runs only after a failed link."""
+        reference = self.options.optimization
+        fast = FAST_LINK_CHECK_OPTIMIZATION
+        if builds_binary or not self.options.link or not self.options.fast_link_check:
+            return [reference]
+        return [fast] if reference == fast else [fast, reference]
 
     def cache_fingerprint(self) -> dict[str, Any] | None:
         if self.options.binary_cache_dir is not None:
@@ -169,60 +241,102 @@ class CompileVerifier(Verifier):
         options = self.options.model_dump(
             mode="json", exclude={"max_workers", "use_cache", "precompiled_headers"}
         )
-        return {
-            "verifier": self.verifier_name,
-            "options": options,
-            "compiler": self.compiler,
-            "compiler_version": self.compiler_version,
-        }
+        return {"verifier": self.verifier_name, "options": options, "compilers": self._compilers()}
+
+    def _compilers(self) -> dict[str, list[str] | None]:
+        """Path and version of each language's compiler (None where it is missing): a result
+        is keyed by the compiler that made it, without requiring a toolchain no sample uses."""
+        languages = [self.options.language] if self.options.language else list(DEFAULT_FLAGS)
+        compilers: dict[str, list[str] | None] = {}
+        for language in languages:
+            try:
+                path = resolve_compiler(self.toolchain, language, self.options.compiler)
+            except VerifierError:
+                compilers[language] = None
+                continue
+            compilers[language] = [path, compiler_version(path)]
+        return compilers
 
     def prepare(self, programs: list[str]) -> None:
-        # Only the first build's PCHs are planned; a rebuild after a failed link builds the
-        # PCH of its level lazily, for the prefixes the first build used.
-        headers = self._builds[0].headers
-        if headers is not None:
-            headers.plan(programs, self.max_workers)
+        # Which PCHs a sample uses depends on its language and on whether it runs, which only
+        # `verify` knows: the batch's programs are kept, and the PCHs of a language and level
+        # are planned over them when the first sample that needs them compiles.
+        with self._lock:
+            self._batch_programs = list(programs)
+            toolsets = list(self._toolsets.values())
+        for toolset in toolsets:
+            with toolset.plan_lock:
+                toolset.planned.clear()
+
+    def _plan_headers(self, toolset: LanguageToolset, level: str) -> None:
+        headers = toolset.headers.get(level)
+        if headers is None:
+            return
+        with toolset.plan_lock:  # the batch's other samples wait for the PCHs they share
+            if level not in toolset.planned:
+                toolset.planned.add(level)
+                headers.plan(self._batch_programs, self.max_workers)
 
     # ------------------------------------------------------------------ verification
 
     def verify(self, code: str, **context: Any) -> VerifyResult:
         """Compile `code` (a model answer; the program is extracted) and score it."""
         program = self.extract_code(code)
+        toolset = self.toolset(self.language_of(code, context))
         metadata: dict[str, Any] = {
-            "compiler": Path(self.compiler).name,
-            "compiler_version": self.compiler_version,
+            "language": toolset.language,
+            "compiler": Path(toolset.compiler).name,
+            "compiler_version": toolset.compiler_version,
         }
+        has_checks = carries_run_checks(
+            context, self.options.stdin_input, self.options.expected_output, COMPILE_CHECK_KEYS
+        )
+        run_option = self.options.run_after_compile if self.can_run_programs else False
+        runs = plan_run(run_option, has_checks, metadata)
         if not program.strip():
             return no_code_result("C/C++", self.languages, metadata)
-        with self._compile_sandbox.workspace() as workspace:
-            if context.get("tests"):
-                program = f"{program.rstrip()}\n\n{context['tests'].strip()}\n"
-            compiled = self._compile(workspace, program, metadata)
-            if compiled is not None:
-                return compiled
+        program = with_test_code(program, context)
+        builds_binary = runs or self.options.binary_cache_dir is not None
+        with toolset.sandbox.workspace() as workspace:
+            failure = self._compile(workspace, toolset, program, builds_binary, metadata)
+            if failure is not None:
+                return failure
             if self.options.binary_cache_dir is not None:
-                metadata["binary_path"] = self._keep_binary(workspace, program)
-            if not self.options.run_after_compile:
+                metadata["binary_path"] = self._keep_binary(workspace, toolset, program)
+            if not runs:
                 return compiled_result(metadata["warnings"], metadata)
             return self._run(workspace, context, metadata)
 
     def _compile(
-        self, workspace: Workspace, program: str, metadata: dict[str, Any]
+        self,
+        workspace: Workspace,
+        toolset: LanguageToolset,
+        program: str,
+        builds_binary: bool,
+        metadata: dict[str, Any],
     ) -> VerifyResult | None:
         """Compile in `workspace`; the failure result, or None when the program compiled."""
-        source = workspace.write(f"prog{SOURCE_SUFFIX[self.options.language]}", program)
-        first, *rebuilds = self._builds
-        result, include = self._build(workspace, source.name, program, first)
+        source = workspace.write(f"prog{SOURCE_SUFFIX[toolset.language]}", program)
+        syntax_only = not (builds_binary or self.options.link)
+        first, *rebuilds = self._optimization_levels(builds_binary)
+        self._plan_headers(toolset, first)
+        result, include = self._build(workspace, toolset, source.name, program, first, syntax_only)
         output = result.stderr + result.stdout
-        metadata["optimization"] = first.optimization
+        metadata["optimization"] = first
         if rebuilds and self._failed_to_link(result, output):
             rebuild = rebuilds[0]
-            prefix = first.headers.prefix_for(program) if first.headers else None
-            if prefix is not None and rebuild.headers is not None:
-                rebuild.headers.build(prefix)
-            result, include = self._build(workspace, source.name, program, rebuild)
+            first_headers, rebuild_headers = (
+                toolset.headers.get(first),
+                toolset.headers.get(rebuild),
+            )
+            prefix = first_headers.prefix_for(program) if first_headers else None
+            if prefix is not None and rebuild_headers is not None:
+                rebuild_headers.build(prefix)  # the PCH of the level the first build used
+            result, include = self._build(
+                workspace, toolset, source.name, program, rebuild, syntax_only
+            )
             output = result.stderr + result.stdout
-            metadata["optimization"] = rebuild.optimization
+            metadata["optimization"] = rebuild
         metadata["precompiled_header"] = bool(include)
         metadata["warnings"] = count_warnings(output)
         if result.ok:
@@ -230,17 +344,26 @@ class CompileVerifier(Verifier):
         return self._compile_failure(result, output, metadata)
 
     def _build(
-        self, workspace: Workspace, source: str, program: str, build: _Build
+        self,
+        workspace: Workspace,
+        toolset: LanguageToolset,
+        source: str,
+        program: str,
+        optimization: str,
+        syntax_only: bool,
     ) -> tuple[SandboxResult, list[str]]:
-        """One compile of `source` the way `build` says; the result and the PCH flags it used."""
-        include = build.headers.include_flags(program) if build.headers is not None else []
-        result = self._run_compiler(workspace, source, include, build.optimization)
-        pch_directory = str(build.headers.directory) if build.headers is not None else None
+        """One compile of `source` at `optimization`; the result and the PCH flags it used."""
+        headers = toolset.headers.get(optimization)
+        include = headers.include_flags(program) if headers is not None else []
+        argv = self._compiler_argv(toolset, source, include, optimization, syntax_only)
+        result = workspace.run(argv, env=COMPILER_ENVIRONMENT)
+        pch_directory = str(headers.directory) if headers is not None else None
         if include and not result.ok and pch_directory and pch_directory in result.stderr:
             # The failure involves the PCH itself (deleted, or stale after a library upgrade,
             # which Clang rejects): the plain compile decides.
             include = []
-            result = self._run_compiler(workspace, source, include, build.optimization)
+            argv = self._compiler_argv(toolset, source, include, optimization, syntax_only)
+            result = workspace.run(argv, env=COMPILER_ENVIRONMENT)
         return result, include
 
     @staticmethod
@@ -250,15 +373,20 @@ class CompileVerifier(Verifier):
             return False
         return not only_entry_point_undefined(output)
 
-    def _run_compiler(
-        self, workspace: Workspace, source: str, include: list[str], optimization: str
-    ) -> SandboxResult:
-        argv = [self.compiler, optimization, *self.flags, *include, source]
-        if self._syntax_only:
+    def _compiler_argv(
+        self,
+        toolset: LanguageToolset,
+        source: str,
+        include: list[str],
+        optimization: str,
+        syntax_only: bool,
+    ) -> list[str]:
+        argv = [toolset.compiler, optimization, *toolset.flags, *include, source]
+        if syntax_only:
             argv.insert(2, "-fsyntax-only")
         else:
             argv += [*self.toolchain.linker_flags(), "-o", self._binary_name]
-        return workspace.run(argv, env=COMPILER_ENVIRONMENT)
+        return argv
 
     def _compile_failure(
         self, result: SandboxResult, output: str, metadata: dict[str, Any]
@@ -278,12 +406,18 @@ class CompileVerifier(Verifier):
     def _binary_name(self) -> str:
         return f"prog{self.toolchain.binary_suffix}"
 
-    def _keep_binary(self, workspace: Workspace, program: str) -> str:
+    def _keep_binary(self, workspace: Workspace, toolset: LanguageToolset, program: str) -> str:
         """Copy the built binary to `binary_cache_dir` under a name derived from its source."""
         directory = Path(self.options.binary_cache_dir or ".")
         directory.mkdir(parents=True, exist_ok=True)
         identity = "\0".join(
-            [self.compiler_version, self.options.optimization, *self.flags, program]
+            [
+                toolset.language,
+                toolset.compiler_version,
+                self.options.optimization,
+                *toolset.flags,
+                program,
+            ]
         )
         name = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
         target = directory / f"{name}{self.toolchain.binary_suffix}"
@@ -305,7 +439,7 @@ MINGW = Toolchain(
 
 @register_verifier("gcc", options=CompileOptions)
 class GCCVerifier(CompileVerifier):
-    """Compile C/C++ with GCC (g++/gcc), optionally run and check the output."""
+    """Compile C/C++ with GCC (g++/gcc); run and check the programs that can be checked."""
 
     toolchain = GCC
     verifier_name = "gcc"
@@ -313,7 +447,7 @@ class GCCVerifier(CompileVerifier):
 
 @register_verifier("clang", options=CompileOptions)
 class ClangVerifier(CompileVerifier):
-    """Compile C/C++ with Clang (clang++/clang), optionally run and check the output."""
+    """Compile C/C++ with Clang (clang++/clang); run and check the programs that can be checked."""
 
     toolchain = CLANG
     verifier_name = "clang"
@@ -326,3 +460,4 @@ class MinGWVerifier(CompileVerifier):
     toolchain = MINGW
     options_model = MinGWOptions
     verifier_name = "mingw"
+    can_run_programs = False

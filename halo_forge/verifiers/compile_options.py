@@ -18,23 +18,36 @@ class BuildOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
-    run_after_compile: bool = Field(False, description="Run the program and check its output.")
+    run_after_compile: bool | None = Field(
+        None,
+        description="Run the program and check its output: true always, false never (compile "
+        "only; samples whose checks are skipped get metadata['compile_only']), unset whenever "
+        "the sample has something to check a run against (test_cases, expected_output, stdin "
+        "or test code in `tests`, or the expected_output/stdin_input options).",
+    )
     run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
     expected_output: str | None = Field(None, description="Default expected stdout of a run.")
     stdin_input: str | None = Field(None, description="Default stdin of a run.")
     memory_limit_mb: int = Field(512, ge=16, description="Memory limit of a run, in MiB.")
     use_cache: bool = Field(True, description="Reuse results from the on-disk result cache.")
-    compiler: str | None = Field(None, description="Compiler executable to use instead.")
+    compiler: str | None = Field(
+        None, description="Compiler executable to use instead (for every language)."
+    )
 
 
 class CompileOptions(BuildOptions):
     """Options shared by the compile verifiers (each has a description for `--help`)."""
 
-    language: Literal["c++", "c"] = Field("c++", description="Source language of the programs.")
+    language: Literal["c++", "c"] | None = Field(
+        None,
+        description="Source language of every program; unset: each sample's own, from its "
+        "`language` (c, cpp, c++, cc, cxx), else the tag of its first C/C++ code block, else C++.",
+    )
     flags: list[str] | None = Field(
         None,
-        description="Compiler flags; default -std=c++17 -Wall (C: -std=gnu17 -Wall). "
-        "Keep warnings on: without them the 0.3 'compiles with warnings' tier never occurs.",
+        description="Compiler flags of every language; default -std=c++17 -Wall (C: -std=gnu17 "
+        "-Wall). Keep warnings on: without them the 0.3 'compiles with warnings' tier never "
+        "occurs. Flags that fit one language only need `language` set too.",
     )
     link: bool = Field(
         True,
@@ -67,11 +80,12 @@ class CompileOptions(BuildOptions):
 
 
 class MinGWOptions(CompileOptions):
-    """MinGW options: as for GCC, but its Windows binaries cannot run here."""
+    """MinGW options: as for GCC, but its Windows binaries cannot run here, so an unset
+    `run_after_compile` means compile only."""
 
     @field_validator("run_after_compile")
     @classmethod
-    def _cannot_run(cls, value: bool) -> bool:
+    def _cannot_run(cls, value: bool | None) -> bool | None:
         if value:
             raise ValueError(
                 "MinGW builds Windows PE binaries, which do not run on this system; "

@@ -138,7 +138,7 @@ def console_project(target_framework: str) -> str:
 
 @register_verifier("csharp", options=CSharpOptions)
 class CSharpVerifier(ToolchainVerifier):
-    """C#: dotnet build where the .NET SDK is installed, else Mono's mcs; optionally run."""
+    """C#: dotnet build where the .NET SDK is installed, else mcs; runs programs with tests."""
 
     options_model = CSharpOptions
     verifier_name = "csharp"
@@ -164,7 +164,9 @@ class CSharpVerifier(ToolchainVerifier):
                 ) from None
         return tools, {role: compiler_version(path) for role, path in tools.items()}
 
-    def build(self, workspace: Workspace, program: str, files: dict[str, str]) -> BuiltProgram:
+    def build(
+        self, workspace: Workspace, program: str, files: dict[str, str], *, runs: bool
+    ) -> BuiltProgram:
         for path, text in files.items():
             workspace.write(path, text)
         workspace.write("Program.cs", program)

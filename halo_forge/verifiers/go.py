@@ -84,7 +84,7 @@ class GoOptions(LanguageOptions):
 
 @register_verifier("go", options=GoOptions)
 class GoVerifier(ToolchainVerifier):
-    """Go: go build, go vet as the warning tier, go test for _test.go files; optionally run."""
+    """Go: go build, go vet as the warning tier, go test for _test.go; runs programs with tests."""
 
     options_model = GoOptions
     verifier_name = "go"
@@ -115,7 +115,9 @@ class GoVerifier(ToolchainVerifier):
         fingerprint["options"].pop("cache_dir", None)  # where the cache is never decides a result
         return fingerprint
 
-    def build(self, workspace: Workspace, program: str, files: dict[str, str]) -> BuiltProgram:
+    def build(
+        self, workspace: Workspace, program: str, files: dict[str, str], *, runs: bool
+    ) -> BuiltProgram:
         for path, text in files.items():
             workspace.write(path, text)
         workspace.write("main.go", program)

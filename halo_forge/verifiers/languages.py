@@ -8,8 +8,11 @@ graduated `RewardLevel` scale:
   codes and messages; the FIRST error decides, as in `diagnostics.py` (later errors are mostly
   knock-on effects);
 - a build that succeeds scores 0.3 with warnings (Go: `go vet` findings) and 0.5 clean;
-- with `run_after_compile` the built program runs against the sample's test cases
-  (`testcases.py`: 0.6 crash or timeout, 0.7 wrong output, 0.8 some cases pass, 1.0 correct);
+- the built program runs against the sample's test cases (`testcases.py`: 0.6 crash or
+  timeout, 0.7 wrong output, 0.8 some cases pass, 1.0 correct) whenever the sample has
+  something to check a run against (`test_cases`, `expected_output`, `stdin`, or the
+  verifier's `expected_output`/`stdin_input`) and `run_after_compile` is not false, or always
+  with `run_after_compile=True`; checks that are not run leave `metadata["compile_only"]`;
 - a sample with its own unit tests (Rust `#[test]`, Go `_test.go`) is scored by them: the test
   binary is built in the build sandbox and run in the run sandbox, and the fraction of tests
   that pass, on the Python test verifiers' steps (`reward_from_pass_fraction`), lifts the
@@ -53,8 +56,10 @@ from halo_forge.verifiers.diagnostics import CompileFailure
 from halo_forge.verifiers.registry import validate_options
 from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits, SandboxResult, Workspace
 from halo_forge.verifiers.testcases import (
+    carries_run_checks,
     cases_from_context,
     describe_failure,
+    plan_run,
     verify_runs,
 )
 from halo_forge.verifiers.toolchain import COMPILER_ENVIRONMENT
@@ -194,8 +199,13 @@ class ToolchainVerifier(Verifier):
         """(tool role -> absolute path, tool role -> version); VerifierError naming the package."""
 
     @abstractmethod
-    def build(self, workspace: Workspace, program: str, files: dict[str, str]) -> BuiltProgram:
-        """Write and build the sample in `workspace`; BuildFailed (via `build_step`) if it fails."""
+    def build(
+        self, workspace: Workspace, program: str, files: dict[str, str], *, runs: bool
+    ) -> BuiltProgram:
+        """Write and build the sample in `workspace`; BuildFailed (via `build_step`) if it fails.
+
+        `runs` says whether the program will run: a build may skip code generation when not.
+        """
 
     def writable_paths(self) -> tuple[Path, ...]:
         """Directories builds may write besides their workspace (a shared build cache)."""
@@ -225,19 +235,25 @@ class ToolchainVerifier(Verifier):
         """Build `code` (a model answer; the program is extracted) and score it."""
         program = self.extract_code(code)
         metadata = self._metadata
+        has_checks = carries_run_checks(
+            context, self.options.stdin_input, self.options.expected_output
+        )
+        runs = plan_run(self.options.run_after_compile, has_checks, metadata)
         if not program.strip():
             return no_code_result(self.language, self.languages, metadata)
         files = project_files(context)
         with self._build_sandbox.workspace() as workspace:
             try:
-                built = self.build(workspace, program, files)
+                built = self.build(workspace, program, files, runs=runs)
             except BuildFailed as failed:
                 failed.result.metadata = {**metadata, **failed.result.metadata}
                 return failed.result
             metadata["warnings"] = built.warnings
             if built.test_argvs:
+                # The sample's own unit tests always decide its score: nothing was skipped.
+                metadata.pop("compile_only", None)
                 return self._run_unit_tests(workspace, built, metadata)
-            if not self.options.run_after_compile:
+            if not runs:
                 return compiled_result(built.warnings, metadata)
             return self._run(workspace, built, context, metadata)
 

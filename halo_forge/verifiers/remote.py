@@ -2,10 +2,12 @@
 
 MSVC runs only on Windows, and training runs on Linux, so samples travel to a build host:
 each sample gets its own directory there (uploaded over SFTP, removed afterwards), `cl`
-builds it in the environment `env_setup` loads (vcvars64.bat), and with `run_after_compile`
-the program runs there against the sample's test cases. Model-written code never runs on
-this machine; locally only the OpenSSH client runs (`remote_ssh.py`, one multiplexed
-connection per worker). Shell syntax lives in `remote_commands.py`, runs against test
+builds it in the environment `env_setup` loads (vcvars64.bat), and the program runs there
+against the sample's test cases whenever it has something to be checked against, as the local
+compile verifiers decide (`run_after_compile`: unset follows the sample, true always, false
+never and marks `metadata["compile_only"]`). A sample's `tests` (test code, e.g. a test
+`main`) is compiled after the program. Model-written code never runs on this machine; locally
+only the OpenSSH client runs (`remote_ssh.py`, one multiplexed connection per worker). Shell syntax lives in `remote_commands.py`, runs against test
 cases in `remote_runs.py`, the options in `remote_options.py`.
 
 Rewards follow `RewardLevel`, classified from MSVC's error codes (`msvc_diagnostics.py`):
@@ -30,7 +32,7 @@ from typing import Any
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import ERROR_EXCERPT_CHARS, Verifier, VerifyResult
-from halo_forge.verifiers.compile import C_FAMILY_LANGUAGES
+from halo_forge.verifiers.compile import C_FAMILY_LANGUAGES, COMPILE_CHECK_KEYS
 from halo_forge.verifiers.compile_results import (
     compiled_result,
     failure_result,
@@ -62,6 +64,7 @@ from halo_forge.verifiers.remote_ssh import (
     SSHTarget,
     sftp_quote,
 )
+from halo_forge.verifiers.testcases import carries_run_checks, plan_run, with_test_code
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +76,10 @@ _NOT_FOUND = re.compile(r"is not recognized as|command not found|not found", re.
 
 @register_verifier("msvc", options=RemoteMSVCOptions)
 class RemoteMSVCVerifier(Verifier):
-    """Compile C/C++ with MSVC on a Windows build host over SSH, optionally run and check it."""
+    """Compile C/C++ with MSVC on a Windows build host over SSH; run and check what has tests."""
 
     languages = C_FAMILY_LANGUAGES
-    context_keys = ("expected_output", "stdin", "test_cases")
+    context_keys = ("expected_output", "stdin", "test_cases", "tests")
 
     def __init__(self, **options: Any) -> None:
         self.options = validate_options(RemoteMSVCOptions, options, owner="RemoteMSVCVerifier")
@@ -175,18 +178,23 @@ class RemoteMSVCVerifier(Verifier):
             "compiler_version": self.compiler_version,
             "host": self.options.host,
         }
+        if self.options.test_cases is not None and "test_cases" not in context:
+            context = {**context, "test_cases": self.options.test_cases}
+        has_checks = carries_run_checks(
+            context, self.options.stdin_input, self.options.expected_output, COMPILE_CHECK_KEYS
+        )
+        runs = plan_run(self.options.run_after_compile, has_checks, metadata)
         if not program.strip():
             return no_code_result("C/C++", self.languages, metadata)
+        program = with_test_code(program, context)
         with self._workspace() as workspace:
             failure = self._compile(workspace, program, metadata)
             if failure is not None:
                 return failure
             if self.options.binary_cache_dir is not None:
                 metadata["binary_path"] = self._fetch_binary(workspace, program)
-            if not self.options.run_after_compile:
+            if not runs:
                 return compiled_result(metadata["warnings"], metadata)
-            if self.options.test_cases is not None and "test_cases" not in context:
-                context = {**context, "test_cases": self.options.test_cases}
             runner = RemoteRunner(workspace, self.options.run_timeout, self._check_upload)
             return run_remote_cases(
                 runner, context, self.options.stdin_input, self.options.expected_output, metadata

@@ -53,7 +53,14 @@ class RemoteMSVCOptions(BaseModel):
         description="Compiler flags; keep warnings on (/W4), or the 0.3 tier never occurs.",
     )
     timeout: float = Field(60.0, gt=0, description="Seconds allowed for one build.")
-    run_after_compile: bool = Field(False, description="Run the program and check its output.")
+    run_after_compile: bool | None = Field(
+        None,
+        description="Run the program on the host and check its output: true always, false "
+        "never (compile only; samples whose checks are skipped get metadata['compile_only']), "
+        "unset whenever the sample has something to check a run against (test_cases, "
+        "expected_output, stdin or test code in `tests`, or the expected_output, stdin_input "
+        "or test_cases options).",
+    )
     run_timeout: float = Field(5.0, gt=0, description="Seconds allowed for one run.")
     expected_output: str | None = Field(None, description="Default expected stdout of a run.")
     stdin_input: str | None = Field(None, description="Default stdin of a run.")

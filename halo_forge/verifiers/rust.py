@@ -104,7 +104,7 @@ def real_toolchain_binary(proxy: str, name: str) -> str:
 
 @register_verifier("rust", options=RustOptions)
 class RustVerifier(ToolchainVerifier):
-    """Rust: rustc for one file, cargo for projects and #[test]s; optionally run the program."""
+    """Rust: rustc for one file, cargo for projects and #[test]s; runs programs with tests."""
 
     options_model = RustOptions
     verifier_name = "rust"
@@ -128,12 +128,14 @@ class RustVerifier(ToolchainVerifier):
         tools = {"rustc": rustc, "cargo": cargo}
         return tools, {role: compiler_version(path) for role, path in tools.items()}
 
-    def build(self, workspace: Workspace, program: str, files: dict[str, str]) -> BuiltProgram:
+    def build(
+        self, workspace: Workspace, program: str, files: dict[str, str], *, runs: bool
+    ) -> BuiltProgram:
         if files or "#[test]" in program:
-            return self._build_package(workspace, program, files)
+            return self._build_package(workspace, program, files, runs)
         workspace.write("prog.rs", program)
         argv = [self.tools["rustc"], *self._rustc_flags(), "prog.rs"]
-        if self.options.run_after_compile:
+        if runs:
             argv += ["-o", PACKAGE_NAME]
         else:
             argv.append("--emit=metadata")
@@ -145,7 +147,7 @@ class RustVerifier(ToolchainVerifier):
         return ["--edition", edition, "--error-format=short", "--crate-name", PACKAGE_NAME]
 
     def _build_package(
-        self, workspace: Workspace, program: str, files: dict[str, str]
+        self, workspace: Workspace, program: str, files: dict[str, str], runs: bool
     ) -> BuiltProgram:
         for path, text in files.items():
             workspace.write(path, text)
@@ -172,7 +174,7 @@ class RustVerifier(ToolchainVerifier):
             test_argvs = [[f"./{binary}", "--test-threads=1"] for binary in binaries]
             return BuiltProgram([], test_argvs, RUST_DIAGNOSTICS.count_warnings(output))
         # `cargo check` type-checks without code generation when nothing runs.
-        command = "build" if self.options.run_after_compile else "check"
+        command = "build" if runs else "check"
         output = self.build_step(workspace, [*cargo, command, *flags], env=env)
         name = _package_name(workspace.path / "Cargo.toml")
         return BuiltProgram(

@@ -12,6 +12,11 @@ flooding its output; a crash, a non-zero exit, a timeout or an output flood is a
 failure. Scores: all cases pass 1.0; some pass 0.8; none pass but a run completed 0.7; every
 run failed 0.6. With no expected output at all, a completed run is all that is asked (0.7,
 success).
+
+Whether a program runs at all follows the data (`plan_run`): a sample that carries something to
+check a run against is run unless `run_after_compile` is false, so a reported success means the
+sample's own tests passed; a result whose checks were skipped says so in
+`metadata["compile_only"]`.
 """
 
 from __future__ import annotations
@@ -82,6 +87,50 @@ def cases_from_context(
     stdin = context.get("stdin", default_stdin)
     expected = context.get("expected_output", default_expected)
     return [TestCase(stdin=stdin, expected_output=expected)]
+
+
+#: Context keys that give a program's runs something to check. Verifiers that compile a
+#: sample's test code (`tests`, e.g. a test `main`) into the program add that key.
+RUN_CHECK_KEYS = ("test_cases", "expected_output", "stdin")
+
+
+def carries_run_checks(
+    context: Mapping[str, Any],
+    default_stdin: str | None,
+    default_expected: str | None,
+    keys: Sequence[str] = RUN_CHECK_KEYS,
+) -> bool:
+    """Whether a run of this sample can be checked: the sample has one of `keys` (an empty list
+    or empty test code holds nothing to check) or the verifier has a default stdin or output."""
+    if default_stdin is not None or default_expected is not None:
+        return True
+    for key in keys:
+        value = context.get(key)
+        if value is None or (key in ("test_cases", "tests") and not value):
+            continue
+        return True
+    return False
+
+
+def plan_run(run_after_compile: bool | None, has_checks: bool, metadata: dict[str, Any]) -> bool:
+    """Whether to run a sample's program: `run_after_compile` when set, else `has_checks`.
+
+    A sample whose checks are not run gets `metadata["compile_only"] = True`, so a summary can
+    tell "compiles" from "passes its tests" instead of reading one as the other.
+    """
+    runs = has_checks if run_after_compile is None else run_after_compile
+    if has_checks and not runs:
+        metadata["compile_only"] = True
+    return runs
+
+
+def with_test_code(program: str, context: Mapping[str, Any]) -> str:
+    """`program` followed by the sample's test code (`tests`, HumanEval-X style: e.g. a `main`
+    that calls the function the prompt asked for), so its runs check that function."""
+    tests = context.get("tests")
+    if not tests:
+        return program
+    return f"{program.rstrip()}\n\n{tests.strip()}\n"
 
 
 class ProgramRunner(Protocol):

@@ -95,7 +95,11 @@ def test_verify_batch_calls_each_languages_verifier_once() -> None:
         [1, 3],
         [2, 4],
     ]
-    assert all("language" not in context for call in BatchLogVerifier.calls for context in call)
+    # each verifier learns the language that chose it (canonical name, `rs` -> rust)
+    assert [[context["language"] for context in call] for call in BatchLogVerifier.calls] == [
+        ["rust", "rust"],
+        ["go", "go"],
+    ]
 
 
 def test_unknown_language_scores_zero_and_says_why() -> None:
@@ -138,6 +142,26 @@ def test_a_prompt_records_language_reaches_the_auto_verifier() -> None:
     verifier = AutoVerifier(verifiers={"rust": {"type": "rust", "run_after_compile": True}})
     result = verifier.verify(RUST_PROGRAM, **context)  # untagged code: the record decides
     assert (result.success, result.metadata["language"]) == (True, "rust")
+
+
+def test_default_auto_runs_the_test_cases_of_a_record_that_carries_them() -> None:
+    cases = [{"stdin": "", "expected_output": "2\n"}]
+    record = PromptRecord(prompt="Print 2.", language="c", test_cases=cases)
+    with AutoVerifier() as verifier:
+        wrong, right = verifier.verify_batch(
+            [C_PROGRAM, C_PROGRAM.replace('"1"', '"2"')],
+            contexts=[record.verification_context()] * 2,
+        )
+    assert (wrong.success, wrong.reward, wrong.metadata["stage"]) == (False, 0.7, "run")
+    assert (right.success, right.reward) == (True, 1.0)
+    assert right.metadata["language"] == "c"
+
+
+def test_a_c_record_compiles_as_c_under_a_config_without_a_language() -> None:
+    c_only = "#include <stdlib.h>\nint main(void) { int *p = malloc(4); free(p); return 0; }\n"
+    with AutoVerifier(verifiers={"c": {"type": "gcc"}}) as verifier:
+        result = verifier.verify(c_only, language="c")  # untagged: only the record says C
+    assert (result.success, result.metadata["compiler"]) == (True, "gcc")
 
 
 def test_configs_are_checked_early_but_built_on_first_use() -> None:

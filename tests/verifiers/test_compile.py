@@ -100,8 +100,8 @@ def test_rebuild_after_a_failed_link_uses_a_pch_of_its_own_level(
     )
     with GCCVerifier(use_cache=False) as verifier:
         results = verifier.verify_batch(programs)
-        first, rebuild = (build.headers for build in verifier._builds)
-        assert first is not None and rebuild is not None and first.directory != rebuild.directory
+        first, rebuild = (verifier.toolset("c++").headers[level] for level in ("-O0", "-O2"))
+        assert first.directory != rebuild.directory
         assert list(rebuild.directory.glob("*/prefix.h.gch"))  # built lazily for the rebuild
     assert all(result.success for result in results)
     assert all(result.metadata["precompiled_header"] for result in results)
@@ -264,10 +264,15 @@ def test_results_are_cached_across_batches_and_keyed_by_options() -> None:
     assert third[0].metadata["cached"] is False
 
 
-def test_fingerprint_names_compiler_version() -> None:
-    verifier = GCCVerifier()
-    fingerprint = verifier.cache_fingerprint()
+def test_fingerprint_names_the_compiler_version_of_each_language_it_may_use() -> None:
+    fingerprint = GCCVerifier().cache_fingerprint()
     assert fingerprint is not None
     assert fingerprint["verifier"] == "gcc"
-    assert "g++" in fingerprint["compiler_version"] or "GCC" in fingerprint["compiler_version"]
-    assert fingerprint["options"]["run_after_compile"] is False
+    cpp_path, cpp_version = fingerprint["compilers"]["c++"]
+    c_path, c_version = fingerprint["compilers"]["c"]
+    assert Path(cpp_path).name == "g++" and Path(c_path).name == "gcc"
+    assert "g++" in cpp_version or "GCC" in cpp_version
+    assert "gcc" in c_version.lower()
+    assert fingerprint["options"]["run_after_compile"] is None
+    only_c = GCCVerifier(language="c").cache_fingerprint()
+    assert only_c is not None and list(only_c["compilers"]) == ["c"]

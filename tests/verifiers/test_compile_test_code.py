@@ -55,3 +55,11 @@ def test_pool_tells_the_same_answer_apart_under_different_test_code() -> None:
             ],
         )
     assert [result.reward for result in results] == [1.0, 0.7]
+
+
+def test_default_verifier_runs_the_test_main_against_the_cases() -> None:
+    wrong = FUNCTION.replace("2 * x", "2 * x + 1")
+    with GCCVerifier(use_cache=False) as gcc:
+        result = gcc.verify(f"```c\n{wrong}```", tests=TEST_MAIN, test_cases=CASES)
+    assert (result.success, result.reward) == (False, 0.7)
+    assert result.metadata["stage"] == "run" and result.metadata["language"] == "c"

@@ -95,8 +95,7 @@ def test_broken_pch_falls_back_to_a_plain_compile(
     programs = programs_with_shared_prefix()
     with GCCVerifier(use_cache=False) as verifier:
         before = verifier.verify_batch(programs)
-        headers = verifier._builds[0].headers
-        assert headers is not None
+        headers = verifier.toolset("c++").headers["-O0"]
         for pch in headers.directory.glob("*/prefix.h.gch"):
             pch.write_bytes(b"not a precompiled header")
             (pch.parent / "prefix.h").unlink()

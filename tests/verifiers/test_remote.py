@@ -78,6 +78,30 @@ def test_runs_score_each_samples_own_test_cases(build_host: BuildHost, tmp_path:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_default_runs_the_samples_that_carry_checks_and_compiles_the_rest(
+    build_host: BuildHost, tmp_path: Path
+) -> None:
+    wrong_sum = ECHO_SUM.replace("a + b", "a - b")
+    function = "long add(long a, long b) { return a - b; }\n"
+    test_main = (
+        "#include <iostream>\n"
+        "int main() { long a, b; std::cin >> a >> b; std::cout << add(a, b) << '\\n'; }\n"
+    )
+    sums = {"test_cases": [{"stdin": "1 2", "expected_output": "3"}]}
+    with remote_verifier(build_host, tmp_path) as verifier:
+        checked, tested, unchecked = verifier.verify_batch(
+            [wrong_sum, function, wrong_sum],
+            contexts=[sums, {**sums, "tests": test_main}, {}],
+        )
+    assert (checked.success, checked.reward, checked.metadata["stage"]) == (False, 0.7, "run")
+    assert (tested.success, tested.reward) == (False, RewardLevel.WRONG_OUTPUT)
+    assert (unchecked.success, unchecked.reward) == (True, RewardLevel.COMPILE_CLEAN)
+    assert "compile_only" not in unchecked.metadata
+    with remote_verifier(build_host, tmp_path, run_after_compile=False) as compile_only:
+        skipped = compile_only.verify(wrong_sum, **sums)
+    assert (skipped.success, skipped.metadata["compile_only"]) == (True, True)
+
+
 def test_batch_uses_one_connection_per_worker_and_reuses_it(
     build_host: BuildHost, tmp_path: Path
 ) -> None:

@@ -53,7 +53,7 @@ def fenced(code: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def compile_only() -> RustVerifier:
+def defaults() -> RustVerifier:
     return RustVerifier(use_cache=False)
 
 
@@ -62,9 +62,9 @@ def runner() -> RustVerifier:
     return RustVerifier(use_cache=False, run_after_compile=True, run_timeout=2.0)
 
 
-def test_build_failures_are_classified_by_rustc_error_codes(compile_only: RustVerifier) -> None:
+def test_build_failures_are_classified_by_rustc_error_codes(defaults: RustVerifier) -> None:
     names = sorted(BY_TIER)
-    results = compile_only.verify_batch([fenced(BY_TIER[name][0]) for name in names])
+    results = defaults.verify_batch([fenced(BY_TIER[name][0]) for name in names])
     for name, result in zip(names, results, strict=True):
         _, reward, kind = BY_TIER[name]
         assert (result.reward, result.metadata["failure"]) == (reward, kind), (name, result)
@@ -76,8 +76,8 @@ def test_build_failures_are_classified_by_rustc_error_codes(compile_only: RustVe
             assert code_of[name] in result.details, result.details
 
 
-def test_warnings_score_030_and_a_clean_build_050(compile_only: RustVerifier) -> None:
-    warned, clean = compile_only.verify_batch(
+def test_warnings_score_030_and_a_clean_build_050(defaults: RustVerifier) -> None:
+    warned, clean = defaults.verify_batch(
         [fenced("fn main() { let x = 1; }\n"), fenced('fn main() { println!("hi"); }\n')]
     )
     assert (warned.success, warned.reward, warned.metadata["warnings"]) == (True, 0.3, 1)
@@ -119,6 +119,26 @@ def test_runs_score_each_sample_against_its_own_cases(runner: RustVerifier) -> N
     assert [result.reward for result in results] == [1.0, 0.8, 0.7, 0.6]
     assert results[0].success and results[0].metadata["stage"] == "run"
     assert results[1].metadata["test_cases_passed"] == 1
+
+
+def test_default_verifier_runs_the_samples_test_cases(defaults: RustVerifier) -> None:
+    cases = [{"stdin": "41\n", "expected_output": "43\n"}]
+    wrong, unchecked = defaults.verify_batch(
+        [fenced(ADD_ONE), fenced(ADD_ONE)], contexts=[{"test_cases": cases}, {}]
+    )
+    assert (wrong.success, wrong.reward, wrong.metadata["stage"]) == (False, 0.7, "run")
+    assert (unchecked.success, unchecked.reward, unchecked.metadata["stage"]) == (
+        True,
+        0.5,
+        "compile",
+    )
+
+
+def test_explicit_compile_only_marks_the_skipped_test_cases() -> None:
+    cases = [{"stdin": "41\n", "expected_output": "43\n"}]
+    verifier = RustVerifier(use_cache=False, run_after_compile=False)
+    result = verifier.verify(fenced(ADD_ONE), test_cases=cases)
+    assert (result.success, result.reward, result.metadata["compile_only"]) == (True, 0.5, True)
 
 
 def test_inline_tests_run_with_cargo_and_score_the_passing_fraction(runner: RustVerifier) -> None:
@@ -167,10 +187,10 @@ def test_integration_tests_in_files_test_the_library(runner: RustVerifier) -> No
 
 
 def test_cargo_is_offline_so_a_registry_dependency_is_a_missing_declaration(
-    compile_only: RustVerifier,
+    defaults: RustVerifier,
 ) -> None:
     manifest = '[package]\nname = "prog"\nversion = "0.1.0"\n\n[dependencies]\nrand = "0.8"\n'
-    result = compile_only.verify("use rand::Rng;\nfn main() {}\n", files={"Cargo.toml": manifest})
+    result = defaults.verify("use rand::Rng;\nfn main() {}\n", files={"Cargo.toml": manifest})
     assert (result.reward, result.metadata["failure"]) == (0.1, "missing_declaration")
     assert "rand" in result.details
 
@@ -182,12 +202,12 @@ def test_missing_toolchain_names_the_debian_package() -> None:
         RustVerifier(cargo="no-such-cargo")
 
 
-def test_the_sandboxed_compiler_is_the_real_one_not_a_proxy(compile_only: RustVerifier) -> None:
+def test_the_sandboxed_compiler_is_the_real_one_not_a_proxy(defaults: RustVerifier) -> None:
     # a rustup proxy needs the caller's home, which sandboxed runs do not see
-    rustc = Path(compile_only.tools["rustc"])
+    rustc = Path(defaults.tools["rustc"])
     assert rustc.name == "rustc" and rustc.is_file()
-    assert Path(compile_only.tools["cargo"]).is_file()
-    assert compile_only.tool_versions["rustc"].startswith("rustc ")
+    assert Path(defaults.tools["cargo"]).is_file()
+    assert defaults.tool_versions["rustc"].startswith("rustc ")
 
 
 def test_results_are_cached_under_the_toolchain_version(tmp_path: Path) -> None:

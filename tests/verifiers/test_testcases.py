@@ -8,10 +8,13 @@ from halo_forge.errors import VerifierError
 from halo_forge.verifiers.testcases import (
     RunOutcome,
     TestCase,
+    carries_run_checks,
     cases_from_context,
     execution_reward,
     normalise_output,
     outputs_match,
+    plan_run,
+    with_test_code,
 )
 
 
@@ -66,3 +69,54 @@ def test_execution_reward_follows_the_scale(
     outcome: RunOutcome, expected: tuple[float, bool]
 ) -> None:
     assert execution_reward(outcome) == expected
+
+
+@pytest.mark.parametrize(
+    ("context", "carries"),
+    [
+        ({"test_cases": [{"stdin": "1", "expected_output": "2"}]}, True),
+        ({"expected_output": ""}, True),  # a program that must print nothing
+        ({"stdin": "1 2\n"}, True),
+        ({"test_cases": []}, False),
+        ({"prompt": "Write a program.", "task_id": 3}, False),
+    ],
+)
+def test_a_sample_carries_run_checks_when_it_has_cases_output_or_input(
+    context: dict[str, object], carries: bool
+) -> None:
+    assert carries_run_checks(context, None, None) is carries
+
+
+def test_the_verifiers_own_defaults_are_run_checks_for_every_sample() -> None:
+    assert carries_run_checks({}, None, "42\n") and carries_run_checks({}, "1\n", None)
+
+
+def test_test_code_counts_only_where_the_verifier_compiles_it_in() -> None:
+    assert not carries_run_checks({"tests": "int main() {}"}, None, None)
+    assert carries_run_checks({"tests": "int main() {}"}, None, None, ("tests",))
+    assert not carries_run_checks({"tests": ""}, None, None, ("tests",))
+
+
+@pytest.mark.parametrize(
+    ("option", "has_checks", "runs", "compile_only"),
+    [
+        (None, True, True, False),
+        (None, False, False, False),
+        (True, False, True, False),
+        (False, True, False, True),
+        (False, False, False, False),
+    ],
+)
+def test_unset_run_after_compile_runs_exactly_the_samples_with_checks(
+    option: bool | None, has_checks: bool, runs: bool, compile_only: bool
+) -> None:
+    metadata: dict[str, object] = {}
+    assert plan_run(option, has_checks, metadata) is runs
+    assert metadata.get("compile_only", False) is compile_only
+
+
+def test_test_code_is_compiled_after_the_program() -> None:
+    assert with_test_code("int f();\n\n", {"tests": "\nint main() {}\n"}) == (
+        "int f();\n\nint main() {}\n"
+    )
+    assert with_test_code("int f();\n", {}) == "int f();\n"
