@@ -220,10 +220,15 @@ def _counts_by_group(groups: dict[str, list[bool]]) -> dict[str, CategoryResult]
     }
 
 
+def path_beside(result_path: PathLike, suffix: str) -> Path:
+    """A file that belongs to a result: `x.json` -> `x<suffix>` in the same directory."""
+    path = Path(result_path)
+    return path.with_name(f"{path.name.removesuffix('.json')}{suffix}")
+
+
 def samples_path_for(result_path: PathLike) -> Path:
     """Where the per-sample JSONL of a result goes: `x.json` -> `x.samples.jsonl`."""
-    path = Path(result_path)
-    return path.with_name(f"{path.name.removesuffix('.json')}.samples.jsonl")
+    return path_beside(result_path, ".samples.jsonl")
 
 
 def build_result(

@@ -4,6 +4,19 @@ Prompts are shown in the model's own chat template (`format_prompt` with its tok
 layout SFT and RAFT train with, so a benchmark measures the model as it is used. Every sample
 is verified with the context of its own prompt (tests, expected output, task id), and the
 numbers are computed by `results.aggregate` from the per-sample outcomes written beside them.
+
+Finished work is kept as it is made, beside the result `x.json`:
+
+    x.fingerprint.json   the settings of the run (model, prompts, sampling, verifier, seed)
+    x.completions.jsonl  the samples, appended batch by batch (RAFT's `generate_samples`)
+    x.samples.jsonl      their outcomes, appended batch by batch (`verify_records`)
+    x.json               written last, from the outcomes
+
+so running the same command again resumes: finished generation batches and verified samples
+are skipped, and each batch is drawn with its own seed (`seed + batch index`), so a resumed
+run ends with the same files as an uninterrupted one. Other settings are refused, naming the
+changed keys; `force` starts those over (and still resumes a run of the same settings). `k`
+is not a setting of the work: changing it reuses every sample and only recounts.
 """
 
 from __future__ import annotations
@@ -12,9 +25,10 @@ import logging
 import resource
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -25,15 +39,26 @@ from halo_forge.benchmark.results import (
     SampleOutcome,
     Timing,
     build_result,
+    path_beside,
     samples_path_for,
     write_result,
 )
+from halo_forge.config.fingerprint import (
+    compare_fingerprint,
+    content_sha256,
+    flatten_settings,
+    store_fingerprint,
+)
 from halo_forge.config.models import BenchmarkConfig
+from halo_forge.data.jsonl import read_jsonl
 from halo_forge.data.records import PromptRecord, read_records
 from halo_forge.data.templates import Template, format_prompt
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.generation.transformers_backend import TransformersSampler
-from halo_forge.verifiers.base import Verifier
+from halo_forge.models.loading import load_tokenizer
+from halo_forge.raft.cycle import CyclePrompt, StopRequest, generate_samples, samples_complete
+from halo_forge.verifiers.base import Verifier, VerifyResult
+from halo_forge.verifiers.records import verifier_fingerprint, verify_records
 from halo_forge.verifiers.registry import build_verifier
 
 logger = logging.getLogger(__name__)
@@ -97,31 +122,76 @@ def prompt_ids(records: Sequence[PromptRecord]) -> list[str]:
     return ids
 
 
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of a benchmark run, all beside its result JSON (see the module docstring)."""
+
+    result: Path
+
+    @property
+    def fingerprint(self) -> Path:
+        return path_beside(self.result, ".fingerprint.json")
+
+    @property
+    def completions(self) -> Path:
+        return path_beside(self.result, ".completions.jsonl")
+
+    @property
+    def samples(self) -> Path:
+        return samples_path_for(self.result)
+
+    def kept(self) -> list[Path]:
+        """The files of finished work that a re-run would resume from."""
+        return [path for path in (self.completions, self.samples) if path.is_file()]
+
+
 def verify_samples(
     verifier: Verifier,
     records: Sequence[PromptRecord],
     completions: Sequence[Sequence[str]],
+    output: Path,
+    *,
+    stop: Callable[[], None] | None = None,
 ) -> list[SampleOutcome]:
-    """Verify every completion with its own prompt's context, in one parallel batch."""
+    """Verify every completion with its own prompt's context into the per-sample JSONL `output`.
+
+    `completions[i]` are the samples of `records[i]`. Outcomes are appended batch by batch, and
+    a call on an `output` that already holds some resumes after them (`verify_records`); `stop`
+    is called between batches.
+    """
     ids = prompt_ids(records)
+    contexts = [record.verification_context() for record in records]
     flat = [
-        (index, sample_index, completion)
+        {"prompt_index": index, "sample_index": sample_index, "completion": completion}
         for index, samples in enumerate(completions)
         for sample_index, completion in enumerate(samples)
     ]
-    contexts = [records[index].verification_context() for index, _, _ in flat]
-    results = verifier.verify_batch([completion for _, _, completion in flat], contexts=contexts)
-    return [
-        SampleOutcome.from_verification(
-            ids[index],
-            sample_index,
-            records[index].category,
-            completion,
-            result,
-            language=records[index].language,
+
+    def outcome(sample: dict[str, Any], result: VerifyResult) -> dict[str, Any]:
+        record = records[sample["prompt_index"]]
+        return asdict(
+            SampleOutcome.from_verification(
+                ids[sample["prompt_index"]],
+                sample["sample_index"],
+                record.category,
+                sample["completion"],
+                result,
+                language=record.language,
+            )
         )
-        for (index, sample_index, completion), result in zip(flat, results, strict=True)
-    ]
+
+    verified = verify_records(
+        verifier,
+        flat,
+        output,
+        fingerprint=None,  # the run's fingerprint covers the verifier
+        source="the benchmark's completions",
+        code=lambda sample: sample["completion"],
+        context=lambda sample: contexts[sample["prompt_index"]],
+        scored=outcome,
+        stop=stop,
+    )
+    return [SampleOutcome(**sample) for sample in verified.records]
 
 
 def hardware_metrics() -> HardwareMetrics:
@@ -144,6 +214,103 @@ def check_samples_cover_k(config: BenchmarkConfig) -> None:
         )
 
 
+def benchmark_fingerprint(
+    config: BenchmarkConfig,
+    records: Sequence[PromptRecord],
+    layout: PromptLayout,
+    seed: int,
+    verifier: dict[str, Any],
+) -> dict[str, Any]:
+    """Every setting that decides a run's samples and outcomes, as `{dotted.key: value}`.
+
+    The prompts count by content (their path does not); `k` and `output` are left out, since
+    they decide neither; `verifier` is `verifier_fingerprint` of the verifier in use.
+    """
+    settings = config.model_dump(
+        mode="json", exclude={"k", "output", "prompts", "max_prompts", "verifier"}
+    )
+    return {
+        **flatten_settings(settings),
+        "prompts_sha256": content_sha256([record.to_dict() for record in records]),
+        "seed": seed,
+        **flatten_settings(asdict(layout), prefix="layout."),
+        **verifier,
+    }
+
+
+def _claim_files(files: RunFiles, fingerprint: dict[str, Any], force: bool) -> None:
+    """Keep earlier work only when it was made with these settings, then store the fingerprint.
+
+    Work without a stored fingerprint (made before fingerprints were kept) and work of other
+    settings under `force` is deleted, its result included, before the new fingerprint is
+    stored, so no file ever mixes two runs.
+    """
+    stem = files.result.name.removesuffix(".json")
+    changed = compare_fingerprint(
+        files.fingerprint,
+        fingerprint,
+        force=force or not files.kept(),
+        holder=f"{files.result.parent / stem}.* hold a benchmark run",
+        force_effect="start it over",
+    )
+    if changed or not files.fingerprint.is_file():
+        for path in (files.completions, files.samples, files.result):
+            path.unlink(missing_ok=True)
+    elif files.kept():
+        ui.echo(f"resuming the benchmark kept in {', '.join(map(str, files.kept()))}")
+    store_fingerprint(files.fingerprint, fingerprint)
+
+
+def _generate(
+    config: BenchmarkConfig,
+    records: Sequence[PromptRecord],
+    layout: PromptLayout,
+    files: RunFiles,
+    seed: int,
+    stop: StopRequest,
+) -> list[list[str]]:
+    """Sample the batches `files.completions` lacks; returns `completions[i]` of prompt i.
+
+    The model loads only when a batch is missing: a resumed run whose samples are all drawn
+    goes straight to verification.
+    """
+    assert config.model is not None  # checked by run_benchmark
+    ids = prompt_ids(records)
+    tokenizer = load_tokenizer(config.model)
+    prompts = [
+        CyclePrompt(key, layout.format(record, tokenizer), record)
+        for key, record in zip(ids, records, strict=True)
+    ]
+    if not samples_complete(files.completions, prompts, config.samples):
+        ui.echo(f"Sampling {config.samples} completion(s) for each of {len(records)} prompt(s)")
+        sampler = TransformersSampler.from_pretrained(config.model, batch_size=config.batch_size)
+
+        def sample_batch(texts: list[str], batch_seed: int) -> list[list[str]]:
+            return sampler.generate(
+                texts,
+                n=config.samples,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens,
+                stop=list(layout.stop) or None,
+                seed=batch_seed,
+            )
+
+        generate_samples(
+            files.completions,
+            prompts,
+            sample_batch,
+            samples_per_prompt=config.samples,
+            batch_size=config.batch_size,
+            seed=seed,
+            stop=stop,
+        )
+    by_prompt: dict[str, list[str]] = {key: [] for key in ids}
+    for sample in read_jsonl(files.completions):
+        by_prompt[sample["prompt_key"]].append(sample["completion"])
+    return [by_prompt[key] for key in ids]
+
+
 def run_benchmark(
     config: BenchmarkConfig,
     *,
@@ -151,11 +318,18 @@ def run_benchmark(
     seed: int = DEFAULT_SEED,
     verifier: Verifier | None = None,
     layout: PromptLayout | None = None,
+    force: bool = False,
+    stop: StopRequest | None = None,
 ) -> BenchmarkResult:
     """Benchmark `config.model` on `config.prompts` and write the result JSON and samples file.
 
     `verifier` overrides `config.verifier` (a library user's own verifier instance); `layout`
     defaults to the model's chat template. `hardware` adds peak memory to the result.
+    A run resumes the finished work of an earlier one with the same settings (module
+    docstring); work of other settings raises ConfigError naming the changed keys, unless
+    `force`, which starts over instead. Ctrl-C stops at the next batch boundary with
+    KeyboardInterrupt, the finished batches kept (`RunFiles.kept`); `stop` replaces the Ctrl-C
+    handler that does this. Timing counts this call's work.
     """
     layout = layout or PromptLayout()
     if config.model is None or config.prompts is None:
@@ -172,29 +346,27 @@ def run_benchmark(
         if owns_verifier
         else getattr(active, "verifier_name", type(active).__name__)
     )
+    files = RunFiles(Path(config.output))
     try:
-        sampler = TransformersSampler.from_pretrained(config.model, batch_size=config.batch_size)
-        texts = [layout.format(record, sampler.tokenizer) for record in records]
-        ui.echo(f"Sampling {config.samples} completion(s) for each of {len(records)} prompt(s)")
-        generation_started = time.perf_counter()
-        completions = sampler.generate(
-            texts,
-            n=config.samples,
-            temperature=config.temperature,
-            top_p=config.top_p,
-            max_new_tokens=config.max_new_tokens,
-            stop=list(layout.stop) or None,
-            seed=seed,
+        identity = (
+            verifier_fingerprint(active, config.verifier.type, config.verifier.options())
+            if owns_verifier
+            else verifier_fingerprint(active)
         )
-        generation_s = time.perf_counter() - generation_started
-        verification_started = time.perf_counter()
-        samples = verify_samples(active, records, completions)
-        verification_s = time.perf_counter() - verification_started
+        _claim_files(files, benchmark_fingerprint(config, records, layout, seed, identity), force)
+        with stop or StopRequest() as halt:
+            generation_started = time.perf_counter()
+            completions = _generate(config, records, layout, files, seed, halt)
+            generation_s = time.perf_counter() - generation_started
+            verification_started = time.perf_counter()
+            samples = verify_samples(
+                active, records, completions, files.samples, stop=halt.raise_if_requested
+            )
+            verification_s = time.perf_counter() - verification_started
     finally:
         if owns_verifier:
             active.cleanup()
 
-    output = Path(config.output)
     result = build_result(
         samples,
         k_values=config.k,
@@ -208,9 +380,9 @@ def run_benchmark(
             total=time.perf_counter() - started,
         ),
         config={**config.model_dump(mode="json"), "seed": seed},
-        samples_file=samples_path_for(output).name,
+        samples_file=files.samples.name,
         hardware=hardware_metrics() if hardware else None,
     )
-    write_result(result, samples, output)
-    logger.debug("wrote %s and %s", output, samples_path_for(output))
+    write_result(result, samples, files.result)
+    logger.debug("wrote %s and %s", files.result, files.samples)
     return result

@@ -3,12 +3,13 @@
 Each input line holds the model output in `completion`, `code` or `text`, plus any context
 the verifier reads (`expected_output`, `stdin`, `test_cases`, `prompt`, `task_id`, ...). Each
 output line is the input record plus `reward`, `success`, `details`, `error` and `metadata`.
-Results are appended batch by batch, so a killed run picks up where it stopped.
+Results are appended batch by batch, so a killed run picks up where it stopped; the verifier
+settings are stored beside the output (`OUTPUT.fingerprint.json`), and a re-run with other
+settings is refused unless `--force`, which then verifies every record again.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,44 +20,9 @@ from rich.table import Table
 from halo_forge import ui
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import parse_key_values
-from halo_forge.data.jsonl import JsonlAppender, iter_jsonl
-from halo_forge.errors import DataError
-from halo_forge.verifiers.base import Verifier, VerifyResult
-from halo_forge.verifiers.pool import run_batch
+from halo_forge.data.jsonl import read_jsonl
+from halo_forge.verifiers.records import VerifiedRecords, verifier_fingerprint, verify_records
 from halo_forge.verifiers.registry import available_verifiers, build_verifier
-
-#: Fields that may hold the model output, in order of preference.
-CODE_FIELDS = ("completion", "code", "text")
-
-
-def _code_of(record: dict[str, Any], path: Path, line: int) -> tuple[str, str]:
-    for field in CODE_FIELDS:
-        if isinstance(record.get(field), str):
-            return field, record[field]
-    raise DataError(
-        f"{path}:{line}: no model output; put it in one of the fields {', '.join(CODE_FIELDS)}"
-    )
-
-
-def _check_resume(
-    existing: list[dict[str, Any]],
-    records: list[tuple[int, dict[str, Any]]],
-    input_file: Path,
-    output: Path,
-) -> None:
-    """The output must begin with this input's first records, else resuming would mix runs."""
-    if len(existing) > len(records):
-        raise DataError(
-            f"{output} holds {len(existing)} records but {input_file} only {len(records)}; "
-            "it belongs to another input: choose another --output or delete it"
-        )
-    for (line, record), written in zip(records, existing, strict=False):
-        field, code = _code_of(record, input_file, line)
-        if written.get(field) != code:
-            raise DataError(
-                f"{output}: record {line} does not match {input_file}:{line}; the output belongs "
-                "to another input: choose another --output or delete it"
-            )
 
 
 def _summary_table(results: list[dict[str, Any]]) -> Table:
@@ -73,7 +39,7 @@ def _summary_table(results: list[dict[str, Any]]) -> Table:
 
 
 def _rates(results: list[dict[str, Any]]) -> list[str]:
-    """Pass rate, compile rate (compile verifiers) and cache hits, one line each."""
+    """Pass rate, compile rate (compile verifiers), a compile-only warning and cache hits."""
     total = len(results)
     lines = [f"pass rate: {sum(bool(r['success']) for r in results) / total:.1%}"]
     stages = [(r.get("metadata") or {}).get("stage") for r in results]
@@ -84,6 +50,12 @@ def _rates(results: list[dict[str, Any]]) -> list[str]:
             if stage == "run" or (stage == "compile" and record["success"])
         )
         lines.insert(0, f"compile rate: {compiled / total:.1%}")
+    compile_only = sum(bool((r.get("metadata") or {}).get("compile_only")) for r in results)
+    if compile_only:
+        lines.append(
+            f"compile-only: {compile_only} samples carry tests that were not run; "
+            "pass means compiled"
+        )
     cached = sum(bool((r.get("metadata") or {}).get("cached")) for r in results)
     lines.append(f"served from cache: {cached}")
     return lines
@@ -109,8 +81,18 @@ def verify(
     workers: int | None = typer.Option(None, "--workers", min=1, help="Parallel verifications."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and skip the result cache."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Records written per batch."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="If OUTPUT holds records made with other settings, verify every record again "
+        "instead of stopping (with the same settings the run resumes).",
+    ),
 ) -> None:
-    """Score every completion of INPUT_FILE with a verifier; resumes an interrupted run."""
+    """Score every completion of INPUT_FILE with a verifier; resumes an interrupted run.
+
+    The verifier's settings are stored in OUTPUT.fingerprint.json; a re-run into the same
+    OUTPUT resumes only with the same settings, else it stops and names the changed keys.
+    """
     with command_log("verify"):
         options = parse_key_values(set_options, "--set")
         for key, value in (
@@ -123,46 +105,26 @@ def verify(
         with build_verifier(verifier, **options) as scorer:
             if no_cache:
                 scorer.use_cache = False
-            _verify_file(scorer, input_file, output, batch_size)
+            run = verify_records(
+                scorer,
+                read_jsonl(input_file),
+                output,
+                fingerprint=verifier_fingerprint(scorer, verifier, options),
+                force=force,
+                batch_size=batch_size,
+                source=str(input_file),
+            )
+        _print_summary(run, input_file, output)
 
 
-def _verify_file(scorer: Verifier, input_file: Path, output: Path, batch_size: int) -> None:
-    records = list(iter_jsonl(input_file))
-    with JsonlAppender(output) as appender:
-        existing = appender.existing()
-        _check_resume(existing, records, input_file, output)
-        todo = records[len(existing) :]
-        if existing:
-            ui.echo(f"resuming: {len(existing)} of {len(records)} records already in {output}")
-        written: list[dict[str, Any]] = list(existing)
-        started = time.perf_counter()
-        with ui.progress() as bar:
-            task = bar.add_task("verifying", total=len(records), completed=len(existing))
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
-                codes, contexts = [], []
-                for line, record in batch:
-                    field, code = _code_of(record, input_file, line)
-                    codes.append(code)
-                    contexts.append({k: v for k, v in record.items() if k != field})
-                results = run_batch(scorer, codes, contexts=contexts, show_progress=False)
-                scored = [
-                    _scored_record(record, result)
-                    for (_, record), result in zip(batch, results, strict=True)
-                ]
-                appender.append_batch(scored)
-                written.extend(scored)
-                bar.advance(task, len(batch))
-        seconds = time.perf_counter() - started
-    if not written:
+def _print_summary(run: VerifiedRecords, input_file: Path, output: Path) -> None:
+    if not run.records:
         ui.echo(f"{input_file} holds no records")
         return
-    ui.echo(_summary_table(written))
-    for line in _rates(written):
+    ui.echo(_summary_table(run.records))
+    for line in _rates(run.records):
         ui.echo(line)
-    rate = len(todo) / seconds if seconds > 0 else 0.0
-    ui.echo(f"verified {len(todo)} samples in {seconds:.1f} s ({rate:.1f} samples/s) -> {output}")
-
-
-def _scored_record(record: dict[str, Any], result: VerifyResult) -> dict[str, Any]:
-    return {**record, **result.to_dict()}
+    rate = run.verified / run.seconds if run.seconds > 0 else 0.0
+    ui.echo(
+        f"verified {run.verified} samples in {run.seconds:.1f} s ({rate:.1f} samples/s) -> {output}"
+    )

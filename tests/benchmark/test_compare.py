@@ -30,11 +30,11 @@ WRONG = "def square(x):\n    return x + x\n"  # right for 2 only
 BROKEN = "def square(x)\n    return x * x\n"
 
 
-def _verified(completions: list[str]) -> list[SampleOutcome]:
-    """Verify `completions` of one MBPP-style prompt for real."""
+def _verified(completions: list[str], output: Path) -> list[SampleOutcome]:
+    """Verify `completions` of one MBPP-style prompt for real (outcomes kept in `output`)."""
     record = PromptRecord(prompt="Write square(x).", task_id="sq", tests=TESTS)
     with MBPPVerifier(use_cache=False) as verifier:
-        return verify_samples(verifier, [record], [completions])
+        return verify_samples(verifier, [record], [completions], output)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,8 @@ def two_results(
     tmp_path_factory: pytest.TempPathFactory, save_result: Callable[..., Path]
 ) -> list[Path]:
     directory = tmp_path_factory.mktemp("compare")
-    base = _verified([CORRECT, WRONG, BROKEN, BROKEN])
-    raft = _verified([CORRECT, CORRECT, CORRECT, WRONG])
+    base = _verified([CORRECT, WRONG, BROKEN, BROKEN], directory / "verified-base.jsonl")
+    raft = _verified([CORRECT, CORRECT, CORRECT, WRONG], directory / "verified-raft.jsonl")
     return [
         save_result(base, directory / "base.json", [1, 2], "mbpp"),
         save_result(raft, directory / "raft.json", [1, 2, 4], "mbpp"),

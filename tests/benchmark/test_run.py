@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from halo_forge.benchmark.results import aggregate, load_result, load_samples
 from halo_forge.benchmark.run import (
     PromptLayout,
+    RunFiles,
     check_samples_cover_k,
     prompt_ids,
     run_benchmark,
     verify_samples,
 )
 from halo_forge.config.models import BenchmarkConfig, VerifierConfig
-from halo_forge.data.jsonl import write_jsonl
+from halo_forge.data.jsonl import read_jsonl, write_jsonl
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import ConfigError, DataError, VerifierError
+from halo_forge.raft.cycle import StopRequest
 from halo_forge.verifiers.compile import GCCVerifier
 from halo_forge.verifiers.python_tests import MBPPVerifier
 
@@ -112,7 +116,9 @@ def test_k_larger_than_samples_is_refused_before_loading_anything() -> None:
         run_benchmark(config)
 
 
-def test_known_programs_through_gcc_give_exact_rates_with_each_prompts_own_output() -> None:
+def test_known_programs_through_gcc_give_exact_rates_with_each_prompts_own_output(
+    tmp_path: Path,
+) -> None:
     records = [PromptRecord.model_validate(record) for record in C_PROMPTS]
     completions = [
         [PRINT_42, PRINT_HELLO, SYNTAX_ERROR],  # passes, wrong output, does not compile
@@ -121,7 +127,7 @@ def test_known_programs_through_gcc_give_exact_rates_with_each_prompts_own_outpu
     ]
 
     with GCCVerifier(run_after_compile=True, use_cache=False) as verifier:
-        samples = verify_samples(verifier, records, completions)
+        samples = verify_samples(verifier, records, completions, tmp_path / "x.samples.jsonl")
     summary = aggregate(samples, [1, 2, 3])
 
     assert [sample.success for sample in samples] == [True, False, False, True, False] + [True] * 3
@@ -134,7 +140,7 @@ def test_known_programs_through_gcc_give_exact_rates_with_each_prompts_own_outpu
     assert summary.by_category["io"].model_dump() == {"total": 6, "passed": 4, "pass_rate": 4 / 6}
 
 
-def test_mbpp_reference_and_broken_solutions_give_exact_rates() -> None:
+def test_mbpp_reference_and_broken_solutions_give_exact_rates(tmp_path: Path) -> None:
     tests = "assert add(1, 2) == 3\nassert add(2, 2) == 4\nassert add(0, 0) == 0\n"
     record = PromptRecord(prompt="Write add(a, b).", task_id=11, tests=tests)
     completions = [
@@ -147,7 +153,7 @@ def test_mbpp_reference_and_broken_solutions_give_exact_rates() -> None:
     ]
 
     with MBPPVerifier(use_cache=False) as verifier:
-        samples = verify_samples(verifier, [record], completions)
+        samples = verify_samples(verifier, [record], completions, tmp_path / "x.samples.jsonl")
     summary = aggregate(samples, [1, 4])
 
     assert [sample.success for sample in samples] == [True, False, False, True]
@@ -192,3 +198,150 @@ def test_unknown_verifier_fails_before_the_model_is_loaded(tmp_path: Path) -> No
 
     with pytest.raises(VerifierError, match="available verifiers"):
         run_benchmark(config)
+
+
+class StopAfterBatches(StopRequest):
+    """Ctrl-C pressed during batch `batches`: the run stops at the next batch boundary."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__()
+        self.boundaries_left = batches
+
+    def raise_if_requested(self) -> None:
+        self.boundaries_left -= 1
+        self.requested = self.requested or self.boundaries_left <= 0
+        super().raise_if_requested()
+
+
+def _resumable_config(output: Path, prompts: Path, **changes: Any) -> BenchmarkConfig:
+    """Three prompts, one per generation batch, two samples each."""
+    settings: dict[str, Any] = {
+        "model": "builtin:tiny-coder",
+        "prompts": str(prompts),
+        "verifier": VerifierConfig(type="gcc", run_after_compile=True),
+        "samples": 2,
+        "k": [1, 2],
+        "batch_size": 1,
+        "max_new_tokens": 8,
+        "temperature": 0.8,
+        "output": str(output),
+    }
+    return BenchmarkConfig(**(settings | changes))
+
+
+def _comparable(path: Path) -> dict[str, Any]:
+    """A result JSON without what differs between two runs of the same settings."""
+    result = load_result(path).model_dump(mode="json")
+    for key in ("timing", "timestamp", "hardware"):
+        result.pop(key)
+    result["config"].pop("output")
+    return result
+
+
+@pytest.fixture(scope="module")
+def interrupted_and_straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same benchmark run straight through, and stopped after one generation batch.
+
+    The stopped run's kept samples are marked (an extra field the benchmark ignores), so a
+    resumed run shows whether it kept them or drew them again.
+    """
+    directory = tmp_path_factory.mktemp("resume")
+    prompts = directory / "prompts.jsonl"
+    write_jsonl(prompts, C_PROMPTS)
+    straight = directory / "straight" / "result.json"
+    run_benchmark(_resumable_config(straight, prompts))
+    stopped = directory / "stopped" / "result.json"
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(_resumable_config(stopped, prompts), stop=StopAfterBatches(1))
+    return {"prompts": prompts, "straight": straight, "stopped": stopped}
+
+
+@pytest.mark.slow
+def test_stopped_run_keeps_its_finished_batches_and_writes_no_result(
+    interrupted_and_straight: dict[str, Path],
+) -> None:
+    files = RunFiles(interrupted_and_straight["stopped"])
+
+    assert [sample["prompt_key"] for sample in read_jsonl(files.completions)] == ["p42"] * 2
+    assert files.fingerprint.is_file()
+    assert not files.samples.exists() and not files.result.exists()
+
+
+@pytest.mark.slow
+def test_resumed_run_skips_finished_batches_and_matches_an_uninterrupted_run(
+    interrupted_and_straight: dict[str, Path], tmp_path: Path
+) -> None:
+    stopped = tmp_path / "stopped"
+    shutil.copytree(interrupted_and_straight["stopped"].parent, stopped)
+    files = RunFiles(stopped / "result.json")
+    write_jsonl(
+        files.completions, [{**sample, "kept": True} for sample in read_jsonl(files.completions)]
+    )
+
+    run_benchmark(_resumable_config(files.result, interrupted_and_straight["prompts"]))
+
+    kept = [sample.get("kept", False) for sample in read_jsonl(files.completions)]
+    assert kept == [True, True, False, False, False, False]
+    straight = RunFiles(interrupted_and_straight["straight"])
+    assert files.samples.read_text() == straight.samples.read_text()
+    assert _comparable(files.result) == _comparable(straight.result)
+
+
+@pytest.mark.slow
+def test_rerun_with_other_settings_is_refused_naming_each_changed_key(
+    interrupted_and_straight: dict[str, Path],
+) -> None:
+    files = RunFiles(interrupted_and_straight["straight"])
+    before = files.samples.read_text()
+    hotter = _resumable_config(
+        files.result,
+        interrupted_and_straight["prompts"],
+        temperature=0.5,
+        verifier=VerifierConfig(type="gcc", run_after_compile=True, run_timeout=3),
+    )
+
+    with pytest.raises(ConfigError) as refused:
+        run_benchmark(hotter)
+    with pytest.raises(ConfigError, match=r"seed: 0 -> 1.*--force"):
+        run_benchmark(_resumable_config(files.result, interrupted_and_straight["prompts"]), seed=1)
+
+    message = str(refused.value)
+    assert "temperature: 0.8 -> 0.5" in message and "verifier.run_timeout: 5.0 -> 3.0" in message
+    assert files.samples.read_text() == before
+
+
+@pytest.mark.slow
+def test_other_k_reuses_every_sample_and_only_recounts(
+    interrupted_and_straight: dict[str, Path], tmp_path: Path
+) -> None:
+    shutil.copytree(interrupted_and_straight["straight"].parent, tmp_path / "run")
+    files = RunFiles(tmp_path / "run" / "result.json")
+    marked = [{**sample, "kept": True} for sample in read_jsonl(files.completions)]
+    write_jsonl(files.completions, marked)
+    outcomes = read_jsonl(files.samples)
+    write_jsonl(files.samples, [{**outcomes[0], "details": "kept"}, *outcomes[1:]])
+    settings = _resumable_config(files.result, interrupted_and_straight["prompts"], k=[1])
+
+    result = run_benchmark(settings)
+
+    assert set(result.pass_at_k) == {"pass@1"}
+    assert read_jsonl(files.completions) == marked
+    assert load_samples(files.result, result)[0].details == "kept"
+
+
+@pytest.mark.slow
+def test_force_starts_over_with_the_new_settings(
+    interrupted_and_straight: dict[str, Path], tmp_path: Path
+) -> None:
+    shutil.copytree(interrupted_and_straight["stopped"].parent, tmp_path / "run")
+    files = RunFiles(tmp_path / "run" / "result.json")
+    write_jsonl(
+        files.completions, [{**sample, "kept": True} for sample in read_jsonl(files.completions)]
+    )
+    greedy = _resumable_config(files.result, interrupted_and_straight["prompts"], temperature=0.0)
+
+    result = run_benchmark(greedy, force=True)
+
+    assert not any(sample.get("kept") for sample in read_jsonl(files.completions))
+    assert len(read_jsonl(files.completions)) == 6
+    assert result.config["temperature"] == 0.0 and result.total == 6

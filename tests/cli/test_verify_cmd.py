@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from halo_forge import ui
 from halo_forge.cli.overrides import parse_key_values
 from halo_forge.cli.verify_cmd import verify
-from halo_forge.errors import DataError, VerifierError
+from halo_forge.errors import ConfigError, DataError, VerifierError
 
 SUM = "#include <iostream>\nint main() { int a, b; std::cin >> a >> b; std::cout << a + b; }\n"
 RECORDS = [
@@ -102,7 +102,7 @@ def test_record_without_output_field_names_the_fields(tmp_path: Path) -> None:
     source = write_input(tmp_path / "in.jsonl", [{"prompt": "p"}])
     result = runner.invoke(app(), ["verify", str(source), "-o", str(tmp_path / "o.jsonl")])
     assert isinstance(result.exception, DataError)
-    assert "in.jsonl:1" in str(result.exception) and "completion, code, text" in str(
+    assert "in.jsonl: record 1" in str(result.exception) and "completion, code, text" in str(
         result.exception
     )
 
@@ -165,3 +165,69 @@ def test_verify_runs_as_a_real_command(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     assert [record["reward"] for record in read_output(output)] == [0.5, 0.5]
     assert "compile rate: 100.0%" in completed.stdout
+
+
+def verify_into(output: Path, source: Path, *options: str) -> Result:
+    """`halo-forge verify SOURCE -o OUTPUT --no-cache OPTIONS...`: no result from the cache."""
+    return runner.invoke(app(), ["verify", str(source), "-o", str(output), "--no-cache", *options])
+
+
+def test_rerun_with_a_changed_option_is_refused_naming_it(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    output = tmp_path / "out.jsonl"
+    assert verify_into(output, source, "--run-after-compile").exit_code == 0
+    before = output.read_text()
+
+    result = verify_into(output, source, "--run-after-compile", "--set", "run_timeout=3")
+
+    assert isinstance(result.exception, ConfigError)
+    message = str(result.exception)
+    assert "verifier.run_timeout: 5.0 -> 3.0" in message and "--force" in message
+    assert output.read_text() == before
+
+
+def test_force_verifies_every_record_again_with_the_new_settings(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)
+    output = tmp_path / "out.jsonl"
+    assert verify_into(output, source, "--compile-only").exit_code == 0
+    assert [record["reward"] for record in read_output(output)] == [0.5, 0.5, 0.0]
+
+    forced = verify_into(output, source, "--run-after-compile", "--force")
+
+    assert forced.exit_code == 0, forced.output
+    assert [record["reward"] for record in read_output(output)] == [1.0, 0.7, 0.0]
+    assert "verified 3 samples" in forced.output
+    again = verify_into(output, source, "--run-after-compile")  # the new settings are stored
+    assert again.exit_code == 0, again.output
+    assert "verified 0 samples" in again.output
+
+
+def test_rerun_with_the_same_settings_keeps_every_verified_record(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS[:2])
+    output = tmp_path / "out.jsonl"
+    assert verify_into(output, source, "--run-after-compile").exit_code == 0
+    scored = read_output(output)
+    scored[0]["details"] = "kept from the first run"  # a re-verification would overwrite this
+    output.write_text("".join(json.dumps(record) + "\n" for record in scored))
+    write_input(source, RECORDS)  # one more record since
+
+    # --workers decides how fast, not what: it does not count as a changed setting.
+    result = verify_into(output, source, "--run-after-compile", "--workers", "1")
+
+    assert result.exit_code == 0, result.output
+    rescored = read_output(output)
+    assert rescored[0]["details"] == "kept from the first run"
+    assert [record["reward"] for record in rescored] == [1.0, 0.7, 0.0]
+    assert "resuming: 2 of 3" in result.output and "verified 1 samples" in result.output
+
+
+def test_summary_says_when_the_pass_rate_only_means_compiled(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", RECORDS)  # all three carry an expected output
+
+    result = verify_into(tmp_path / "out.jsonl", source, "--compile-only")
+
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())  # the terminal wraps long lines
+    assert "compile-only: 3 samples carry tests that were not run; pass means compiled" in printed
+    plain = verify_into(tmp_path / "run.jsonl", source, "--run-after-compile")
+    assert "compile-only" not in plain.output

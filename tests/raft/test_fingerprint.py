@@ -6,15 +6,11 @@ import json
 
 import pytest
 
+from halo_forge.config.fingerprint import changed_keys
 from halo_forge.config.models import RAFTConfig
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import ConfigError
-from halo_forge.raft.fingerprint import (
-    FINGERPRINT_FILE,
-    changed_keys,
-    check_fingerprint,
-    run_fingerprint,
-)
+from halo_forge.raft.fingerprint import FINGERPRINT_FILE, check_fingerprint, run_fingerprint
 
 PROMPTS = [PromptRecord(prompt="Print 42.", expected_output="42\n")]
 
