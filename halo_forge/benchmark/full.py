@@ -25,7 +25,11 @@ from typing import Any
 
 from halo_forge import ui
 from halo_forge.benchmark.results import BenchmarkResult, load_result
-from halo_forge.benchmark.run import DEFAULT_SEED, check_samples_cover_k, run_benchmark
+from halo_forge.benchmark.run import (
+    DEFAULT_SEED,
+    check_samples_cover_k,
+    run_benchmark,
+)
 from halo_forge.benchmark.stages import StageMetrics, write_stage_summary
 from halo_forge.config.models import BenchmarkConfig, RAFTConfig
 from halo_forge.data.jsonl import PathLike
@@ -104,12 +108,16 @@ def run_full(
 
     baseline_settings = benchmark_settings(start_model, BASELINE_RESULT)
     check_samples_cover_k(baseline_settings)  # before hours of RAFT, not at the final benchmark
-    baseline = _benchmark_stage("baseline", baseline_settings)
-
     raft_config = config.model_copy(deep=True)
     raft_config.output_dir = str(output_dir / RAFT_DIR)
+    trainer = RAFTTrainer(config=raft_config, device=device, dtype=dtype)
+    # Every verifier built and every prompt checked before the baseline samples anything
+    # (the baseline checks its held-out prompts itself, before it generates).
+    trainer.check_prompts(raft_config.prompts)
+    baseline = _benchmark_stage("baseline", baseline_settings)
+
     ui.echo(f"RAFT: {raft_config.raft.num_cycles} cycle(s) in {raft_config.output_dir}")
-    raft = RAFTTrainer(config=raft_config, device=device, dtype=dtype).run(raft_config.prompts)
+    raft = trainer.run(raft_config.prompts)
     training_plot = plot_training_log(raft_config.output_dir)
 
     final = _benchmark_stage("final", benchmark_settings(str(raft.final_checkpoint), FINAL_RESULT))
@@ -144,14 +152,17 @@ def _benchmark_stage(stage: str, settings: BenchmarkConfig) -> BenchmarkResult:
     """
     path = Path(settings.output)
     expected = {**settings.model_dump(mode="json"), "seed": DEFAULT_SEED}
+    outdated = False
     if path.is_file():
         previous = load_result(path)
         if previous.config == expected:
             ui.echo(f"{stage}: finished earlier, read from {path}")
             return previous
         ui.echo(f"{stage}: {path} was made with other settings; running it again")
+        outdated = True
     ui.echo(f"{stage}: benchmarking {settings.model} on {settings.prompts}")
-    result = run_benchmark(settings, seed=DEFAULT_SEED)
+    # An outdated stage's files are of the other settings: they are started over, not resumed.
+    result = run_benchmark(settings, seed=DEFAULT_SEED, force=outdated)
     release_memory()  # the sampled model is garbage now; RAFT loads its own
     return result
 

@@ -25,11 +25,10 @@ from halo_forge.benchmark.pass_at_k import mean_pass_at_k
 from halo_forge.data.jsonl import PathLike, iter_jsonl, write_json, write_jsonl
 from halo_forge.errors import DataError
 from halo_forge.verifiers.base import VerifyResult
+from halo_forge.verifiers.language_names import UNKNOWN_LANGUAGE, reported_language
 
 #: Category of prompts whose record names none.
 UNCATEGORIZED = "uncategorized"
-#: Language of samples whose prompt record names none and whose verifier recorded none.
-UNKNOWN_LANGUAGE = "unknown"
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class SampleOutcome:
         """The outcome of `completion` as the verifier judged it.
 
         `language` is the prompt record's; without one, the language the verifier recorded
-        (`metadata["language"]`, e.g. the auto verifier's), else "unknown".
+        (`metadata["language"]`), else "unknown"; always the canonical name (`reported_language`).
         """
         return cls(
             prompt_id=prompt_id,
@@ -70,7 +69,7 @@ class SampleOutcome:
             success=result.success,
             compiled=sample_compiled(result),
             details=result.details,
-            language=language or result.metadata.get("language") or UNKNOWN_LANGUAGE,
+            language=reported_language(language, result),
         )
 
 

@@ -60,6 +60,7 @@ from halo_forge.raft.cycle import CyclePrompt, StopRequest, generate_samples, sa
 from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.records import verifier_fingerprint, verify_records
 from halo_forge.verifiers.registry import build_verifier
+from halo_forge.verifiers.requirements import check_prompt_contexts
 
 logger = logging.getLogger(__name__)
 
@@ -348,6 +349,9 @@ def run_benchmark(
     )
     files = RunFiles(Path(config.output))
     try:
+        check_prompt_contexts(
+            active, records, verifier_label=f"verifier {verifier_name!r}", source=config.prompts
+        )
         identity = (
             verifier_fingerprint(active, config.verifier.type, config.verifier.options())
             if owns_verifier

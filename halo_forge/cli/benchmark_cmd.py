@@ -9,6 +9,7 @@ from rich.table import Table
 
 from halo_forge import ui
 from halo_forge.benchmark.results import BenchmarkResult
+from halo_forge.cli.config_cmd import check_verifiers
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
     BENCHMARK_OPTION_KEYS,
@@ -20,7 +21,7 @@ from halo_forge.cli.overrides import (
     verifier_option_overrides,
 )
 from halo_forge.config import BenchmarkConfig, RAFTConfig, load_config
-from halo_forge.errors import ConfigError
+from halo_forge.errors import INTERRUPTED_EXIT_CODE, ConfigError
 
 app = typer.Typer(
     help="Measure a model: unbiased pass@k, compile rate and pass rate, and compare runs.",
@@ -109,18 +110,40 @@ def run(
     hardware_metrics: bool = typer.Option(
         False, "--hardware-metrics", help="Record peak accelerator memory and peak RSS."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="If the files beside --output hold a run with other settings, start over instead "
+        "of stopping (with the same settings the run resumes).",
+    ),
 ) -> None:
-    """Sample n completions per prompt, verify each, and write pass@k, compile and pass rates."""
-    from halo_forge.benchmark.run import run_benchmark  # torch loads only when a command runs
+    """Sample n completions per prompt, verify each, and write pass@k, compile and pass rates.
 
+    Samples and their outcomes are kept beside the result as they are made (x.completions.jsonl,
+    x.samples.jsonl, settings in x.fingerprint.json): the same command resumes a stopped run.
+    """
     overrides = overrides_from_options(BENCHMARK_OPTION_KEYS, locals())
     overrides |= verifier_option_overrides(verifier_option)
     if k is not None:
         overrides["k"] = parse_k_values(k)
     overrides |= config_overrides(set_keys)
     settings = load_config(BenchmarkConfig, config, overrides)
+    check_verifiers(settings, source=str(config or "command line"))  # in a second, before torch
+    from halo_forge.benchmark.run import RunFiles, run_benchmark  # torch loads only when run
+
     with command_log("benchmark_run"):
-        result = run_benchmark(settings, hardware=hardware_metrics)
+        try:
+            result = run_benchmark(settings, hardware=hardware_metrics, force=force)
+        except KeyboardInterrupt:
+            kept = ", ".join(str(path) for path in RunFiles(Path(settings.output)).kept())
+            ui.echo(
+                f"interrupted: finished work is kept in {kept}; run the same command again "
+                "to resume"
+                if kept
+                else "interrupted before any batch was finished; nothing was kept",
+                style="yellow",
+            )
+            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
         ui.echo(_summary_table(f"{settings.model} on {settings.prompts}", result))
         ui.echo(f"wrote {settings.output}")
 
@@ -220,9 +243,6 @@ def full(
     set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP + " (the RAFT config)"),
 ) -> None:
     """Baseline benchmark, RAFT for N cycles, final benchmark, and a summary with plots."""
-    from halo_forge.benchmark.full import run_full  # torch loads only when a command runs
-    from halo_forge.benchmark.stages import stage_table
-
     options = {"model": model, "prompts": prompts, "verifier": verifier, "cycles": cycles}
     options |= {"samples_per_prompt": samples_per_prompt, "max_new_tokens": max_new_tokens}
     overrides = overrides_from_options(RAFT_OPTION_KEYS, options)
@@ -231,6 +251,10 @@ def full(
     if model is not None:
         settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint
     k_values = parse_k_values(k) if k is not None else None
+    check_verifiers(settings, source=str(config or "command line"))  # in a second, before torch
+    from halo_forge.benchmark.full import run_full  # torch loads only when a command runs
+    from halo_forge.benchmark.stages import stage_table
+
     with command_log("benchmark_full"):
         result = run_full(settings, output, eval_prompts=eval_prompts, samples=samples, k=k_values)
         ui.echo(stage_table(result.stages))

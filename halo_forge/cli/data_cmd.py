@@ -9,12 +9,14 @@ from rich.table import Table
 
 from halo_forge import ui
 from halo_forge.cli.logfile import command_log
+from halo_forge.cli.overrides import VERIFIER_OPTION_HELP, parse_key_values
 from halo_forge.data.public_datasets import DATASETS, OutputForm, prepare_dataset
 from halo_forge.data.records import RecordKind
 from halo_forge.data.split import split_file
 from halo_forge.data.templates import ChatTemplate, TokenizerWithChatTemplate
 from halo_forge.data.validate import render_report, validate_file
 from halo_forge.errors import ConfigError, ModelError
+from halo_forge.verifiers.registry import build_verifier
 
 app = typer.Typer(
     help="Training data: SFT records and RLVR prompt files (check, split, build from public sets).",
@@ -35,14 +37,31 @@ def validate(
         help="Accept a file with bad lines (as readers with skip_invalid do): still list them, "
         "but exit 0 if any record is valid.",
     ),
+    verifier: str | None = typer.Option(
+        None,
+        "--verifier",
+        help="Also check that every prompt carries what this verifier needs (e.g. mbpp: tests), "
+        "as raft train and benchmark run do before they start.",
+    ),
+    verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
 ) -> None:
     """Report status, format, valid/invalid lines with reasons, duplicates, languages and lengths.
 
-    Exits 1 when the file has invalid lines (or no records at all).
+    Exits 1 when the file has invalid lines (or no records at all), or, with --verifier, when
+    a prompt lacks what that verifier needs to score its samples.
     """
-    report = validate_file(file, record_format, preview=preview)
+    if verifier is None:
+        if verifier_option:
+            raise ConfigError("--verifier-option sets an option of --verifier NAME; add it")
+        report = validate_file(file, record_format, preview=preview)
+    else:
+        options = parse_key_values(verifier_option, "--verifier-option")
+        with build_verifier(verifier, **options) as checker:
+            report = validate_file(
+                file, record_format, preview=preview, verifier=checker, verifier_name=verifier
+            )
     render_report(report, ui.console())
-    usable = report.valid > 0 and (skip_invalid or not report.invalid)
+    usable = report.valid > 0 and (skip_invalid or not report.invalid) and not report.unscorable
     if not usable:
         raise typer.Exit(code=1)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from halo_forge import ui
+from halo_forge.cli.config_cmd import check_verifiers
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
     CONFIG_SET_HELP,
@@ -107,8 +108,6 @@ def train(
     ),
 ) -> None:
     """Run (or resume) RAFT cycles; options given here override the config file."""
-    from halo_forge.raft.trainer import RAFTTrainer  # torch loads only when a command runs
-
     if model is not None and checkpoint is not None:
         raise ConfigError("give either --model or --checkpoint, not both")
     overrides = overrides_from_options(RAFT_OPTION_KEYS, locals())
@@ -118,6 +117,9 @@ def train(
         settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint
     if settings.prompts is None:
         raise ConfigError("no prompts: pass --prompts FILE or set `prompts:` in the config")
+    check_verifiers(settings, source=str(config or "command line"))  # in a second, before torch
+    from halo_forge.raft.trainer import RAFTTrainer  # torch loads only when a command runs
+
     with command_log("raft_train"):
         trainer = RAFTTrainer(config=settings, device=device, dtype=dtype, force=force)
         try:

@@ -3,6 +3,9 @@
 One pass over the file with the shared reader (`skip_invalid`, so every bad line is listed
 rather than only the first) collects counts, the reasons for invalid lines, duplicated records,
 languages and length statistics. Lengths are in characters: no tokenizer is needed to validate.
+Given a verifier, each prompt record is also asked what that verifier needs
+(`verifiers.requirements`, the check RAFT and the benchmarks make before they start), so a
+file is known to be usable for a run before the run.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from halo_forge.data.records import (
     TextRecord,
     read_records,
 )
+from halo_forge.errors import DataError
+from halo_forge.verifiers.base import Verifier
+from halo_forge.verifiers.requirements import FIX, missing_contexts
 
 SHOWN_PROBLEMS = 20  # invalid lines and duplicates listed one by one; the rest are counted
 
@@ -77,6 +83,10 @@ class ValidationReport:
     languages: Counter[str] = field(default_factory=Counter)
     lengths: dict[str, LengthStats] = field(default_factory=dict)
     preview: list[dict[str, Any]] = field(default_factory=list)
+    #: Name of the verifier the prompts were checked against, if any.
+    verifier: str | None = None
+    #: Prompt records that verifier cannot score, with the reason (what their context lacks).
+    unscorable: list[SkippedLine] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -84,10 +94,11 @@ class ValidationReport:
 
     @property
     def status(self) -> str:
-        """`valid`, `invalid` (some lines are bad) or `empty` (no records at all)."""
+        """`valid`, `invalid` (some lines are bad, or some prompts lack what the verifier
+        needs) or `empty` (no records at all)."""
         if self.total == 0:
             return "empty"
-        return "invalid" if self.invalid else "valid"
+        return "invalid" if self.invalid or self.unscorable else "valid"
 
 
 def _parts(record: Record) -> dict[str, str]:
@@ -121,14 +132,26 @@ _SHAPE_NAMES = {
 
 
 def validate_file(
-    path: PathLike, kind: RecordKind | str = RecordKind.AUTO, preview: int = 0
+    path: PathLike,
+    kind: RecordKind | str = RecordKind.AUTO,
+    preview: int = 0,
+    *,
+    verifier: Verifier | None = None,
+    verifier_name: str | None = None,
 ) -> ValidationReport:
-    """Check every line of a JSONL file and summarise it; keeps the first `preview` records."""
+    """Check every line of a JSONL file and summarise it; keeps the first `preview` records.
+
+    With `verifier` (named `verifier_name` in the report), every prompt record is checked for
+    what that verifier needs; the ones that fall short are listed in `unscorable`.
+    """
     reader = read_records(path, kind, skip_invalid=True)
-    report = ValidationReport(path=str(path), kind=reader.kind)
+    report = ValidationReport(path=str(path), kind=reader.kind, verifier=verifier_name)
     first_line_of: dict[str, int] = {}
     lengths: dict[str, list[int]] = {}
+    prompts: list[tuple[int, PromptRecord]] = []
     for line_number, record in reader.numbered():
+        if isinstance(record, PromptRecord):
+            prompts.append((line_number, record))
         report.valid += 1
         report.shapes[_SHAPE_NAMES[type(record)]] += 1
         report.languages[record.language or "unspecified"] += 1
@@ -143,6 +166,16 @@ def validate_file(
             report.preview.append(record.to_dict())
     report.kind = reader.kind
     report.invalid = list(reader.skipped)
+    if verifier is not None:
+        if report.kind is RecordKind.SFT:
+            raise DataError(
+                f"{path}: holds SFT records, which no verifier scores; check a file of RLVR "
+                "prompt records (a prompt plus its tests) against a verifier"
+            )
+        report.unscorable = [
+            SkippedLine(prompts[problem.index][0], problem.reason)
+            for problem in missing_contexts(verifier, [record for _, record in prompts])
+        ]
     report.lengths = {part: LengthStats.of(values) for part, values in lengths.items()}
     return report
 
@@ -170,6 +203,11 @@ def render_report(report: ValidationReport, console: Console) -> None:
         "Records", f"{report.total} total, {report.valid} valid, {len(report.invalid)} invalid"
     )
     summary.add_row("Duplicates", str(len(report.duplicates)))
+    if report.verifier is not None:
+        scorable = report.valid - len(report.unscorable)
+        summary.add_row(
+            "Verifier", f"{report.verifier}: {scorable} of {report.valid} records scorable"
+        )
     console.print(summary)
 
     if report.invalid:
@@ -178,6 +216,15 @@ def render_report(report: ValidationReport, console: Console) -> None:
             console.print(f"  line {problem.line_number}: {problem.reason}", markup=False)
         if len(report.invalid) > SHOWN_PROBLEMS:
             console.print(f"  ... and {len(report.invalid) - SHOWN_PROBLEMS} more")
+    if report.unscorable:
+        console.print(
+            Text(f"\nPrompts verifier {report.verifier!r} cannot score", style="bold red")
+        )
+        for problem in report.unscorable[:SHOWN_PROBLEMS]:
+            console.print(f"  line {problem.line_number}: {problem.reason}", markup=False)
+        if len(report.unscorable) > SHOWN_PROBLEMS:
+            console.print(f"  ... and {len(report.unscorable) - SHOWN_PROBLEMS} more")
+        console.print(f"  Fix: {FIX}", markup=False)
     if report.duplicates:
         console.print(Text("\nDuplicated records", style="bold yellow"))
         for duplicate in report.duplicates[:SHOWN_PROBLEMS]:

@@ -28,7 +28,8 @@ from typing import Any
 from halo_forge import ui
 from halo_forge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
 from halo_forge.data.records import PromptRecord
-from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
+from halo_forge.verifiers.base import RewardLevel, Verifier
+from halo_forge.verifiers.language_names import reported_language
 
 #: Samples handed to the verifier per appended chunk (the unit a kill can lose).
 VERIFY_CHUNK = 64
@@ -254,7 +255,9 @@ def verify_samples(
                         "reward": result.reward,
                         "success": result.success,
                         "compiled": compiled(result.success, result.metadata),
-                        "language": sample_language(contexts[record["prompt_key"]], result),
+                        "language": reported_language(
+                            contexts[record["prompt_key"]].get("language"), result
+                        ),
                         "details": result.details[:DETAILS_LIMIT],
                         "error": (result.error or "")[:DETAILS_LIMIT] or None,
                     }
@@ -264,11 +267,6 @@ def verify_samples(
                 if stop is not None and start + chunk_size < len(pending):
                     stop.raise_if_requested()
     return len(pending)
-
-
-def sample_language(context: dict[str, Any], result: VerifyResult) -> str:
-    """The prompt record's language, else the one the verifier recorded, else "unknown"."""
-    return context.get("language") or result.metadata.get("language") or "unknown"
 
 
 def compiled(success: bool, metadata: dict[str, Any]) -> bool:

@@ -13,6 +13,8 @@ from typing import Any
 from rich.table import Table
 
 TENSORBOARD_DIR = "tensorboard"
+#: What a cycle that kept no sample did instead of training (its model carries over unchanged).
+NOTHING_KEPT = "nothing kept: training skipped"
 
 #: Stats keys written as TensorBoard scalars, under `raft/<key>`.
 SCALAR_KEYS = (
@@ -38,6 +40,9 @@ def _number(value: Any, pattern: str) -> str:
 
 
 def _stage(stats: Mapping[str, Any], stage: str, rate_key: str, unit: str) -> str:
+    """How long a stage took and how fast it went, or why it has no timing."""
+    if stage == "training" and stats["kept"] == 0:
+        return NOTHING_KEPT
     seconds = stats.get(f"{stage}_seconds")
     if seconds is None:
         return "resumed (done earlier)"

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from halo_forge import ui
-from halo_forge.config.models import RAFTConfig, VerifierConfig
+from halo_forge.config.models import RAFTConfig
 from halo_forge.data.jsonl import read_jsonl, write_json, write_jsonl
 from halo_forge.data.records import PromptRecord, RecordKind, parse_record, read_records
 from halo_forge.data.templates import format_prompt
@@ -50,11 +50,13 @@ from halo_forge.raft.cycle import (
 from halo_forge.raft.filtering import filter_samples
 from halo_forge.raft.fingerprint import check_fingerprint, run_fingerprint
 from halo_forge.raft.plots import RUN_LOG_FILE
+from halo_forge.raft.report import NOTHING_KEPT
 from halo_forge.raft.strategies import CycleSettings, cycle_settings, pass_history, select_prompts
 from halo_forge.training.sft import FINAL_MODEL_DIR, sft_template, train_on_records
 from halo_forge.training.trainer import TRAINING_LOG_FILE
 from halo_forge.verifiers.base import Verifier
 from halo_forge.verifiers.registry import build_verifier_from_config
+from halo_forge.verifiers.requirements import check_prompt_contexts
 
 CONFIG_FILE = "raft_config.json"
 
@@ -114,11 +116,90 @@ class RAFTTrainer:
         Ctrl-C stops after the current generation or verification batch; the finished work
         stays on disk and the same call resumes it.
         """
-        records = _prompt_records(prompts)
+        records, line_numbers, source = _prompt_records(prompts)
         if num_cycles is not None:
             # Strategies that span the run (annealing, progressive) plan with this count too.
             self.config = self.config.model_copy(deep=True)
             self.config.raft.num_cycles = num_cycles
+        verifiers = self._checked_verifiers(records, line_numbers, source)
+        try:
+            return self._run_cycles(records, verifiers)
+        finally:
+            self._release(verifiers.values())
+
+    def check_prompts(self, prompts: str | Path | Iterable[PromptRecord | dict[str, Any]]) -> None:
+        """Fail now if a verifier of the run cannot be built or a prompt lacks what it needs.
+
+        `run` checks this itself before loading the model; a caller with work to do before
+        `run` (a baseline benchmark) calls it first, so the run cannot fail hours later.
+        """
+        records, line_numbers, source = _prompt_records(prompts)
+        self._release(self._checked_verifiers(records, line_numbers, source).values())
+
+    def _checked_verifiers(
+        self, records: list[PromptRecord], line_numbers: list[int] | None, source: str
+    ) -> dict[int, Verifier]:
+        """Each cycle's verifier, built now and asked about every prompt.
+
+        Building checks the names, options and toolchains of the run's verifier and of every
+        `cycles:` override; asking checks that each prompt carries what its verifier needs
+        (tests, a known task id). Both fail in seconds, before a tokenizer or model loads.
+        """
+        verifiers = self._cycle_verifiers()
+        try:
+            checked: set[int] = set()
+            for cycle, verifier in verifiers.items():
+                if id(verifier) in checked:
+                    continue
+                checked.add(id(verifier))
+                name = cycle_settings(self.config, cycle).verifier.type
+                label = f"verifier {name!r}" + ("" if cycle == 1 else f" of cycle {cycle}")
+                if verifier is self.verifier:
+                    label = f"verifier {type(verifier).__name__}"
+                check_prompt_contexts(
+                    verifier,
+                    records,
+                    verifier_label=label,
+                    source=source,
+                    line_numbers=line_numbers,
+                )
+        except BaseException:
+            self._release(verifiers.values())
+            raise
+        return verifiers
+
+    def _cycle_verifiers(self) -> dict[int, Verifier]:
+        """The verifier of each cycle: the passed-in one for the run's config, else built once
+        per distinct config (the run's and each `cycles:` override's)."""
+        built: dict[str, Verifier] = {}
+        by_cycle: dict[int, Verifier] = {}
+        try:
+            for cycle in range(1, self.config.raft.num_cycles + 1):
+                settings = cycle_settings(self.config, cycle).verifier
+                if self.verifier is not None and settings == self.config.verifier:
+                    by_cycle[cycle] = self.verifier
+                    continue
+                config = {"type": settings.type, **settings.options()}
+                key = json.dumps(config, sort_keys=True, default=str)
+                if key not in built:
+                    built[key] = build_verifier_from_config(config)
+                by_cycle[cycle] = built[key]
+        except BaseException:
+            self._release(built.values())
+            raise
+        return by_cycle
+
+    def _release(self, verifiers: Iterable[Verifier]) -> None:
+        """Clean up the verifiers this trainer built (a passed-in one is its owner's); each
+        stays usable and starts its workers again on its next batch."""
+        for verifier in {id(verifier): verifier for verifier in verifiers}.values():
+            if verifier is not self.verifier:
+                verifier.cleanup()
+
+    def _run_cycles(
+        self, records: list[PromptRecord], verifiers: dict[int, Verifier]
+    ) -> RAFTResult:
+        """The cycles of `run`, after its checks: skip the finished ones, run the others."""
         cycles = self.config.raft.num_cycles
         fingerprint = run_fingerprint(self.config, records, self.start_model)
         fingerprint["verifier.instance"] = _verifier_identity(self.verifier)
@@ -142,7 +223,7 @@ class RAFTTrainer:
                 ui.echo(f"cycle {cycle}: finished earlier, skipped ({paths.checkpoint})")
                 row = json.loads(paths.stats.read_text(encoding="utf-8"))
             else:
-                row = self._run_cycle(paths, all_prompts, checkpoint, previous)
+                row = self._run_cycle(paths, all_prompts, checkpoint, previous, verifiers[cycle])
                 ui.echo(report.cycle_table(row))
                 report.write_scalars(self.output_dir, row)
                 warning = report.degradation_warning(previous, row)
@@ -159,6 +240,7 @@ class RAFTTrainer:
         all_prompts: list[CyclePrompt],
         checkpoint: str,
         previous: dict[str, Any] | None,
+        verifier: Verifier,
     ) -> dict[str, Any]:
         cycle = paths.cycle
         loop = self.config.raft
@@ -196,7 +278,6 @@ class RAFTTrainer:
                     "generation_seconds": seconds,
                     "generation_tokens_per_second": tokens / seconds if seconds else None,
                 }
-            verifier = self._verifier_for(settings.verifier)
             try:
                 verified_count, seconds = timed(
                     lambda: verify_samples(
@@ -204,8 +285,7 @@ class RAFTTrainer:
                     )
                 )
             finally:
-                if verifier is not self.verifier:
-                    verifier.cleanup()
+                self._release([verifier])  # its worker processes give training the memory
             if verified_count:
                 stats |= {
                     "verification_seconds": seconds,
@@ -228,6 +308,13 @@ class RAFTTrainer:
             f"cycle {cycle}: kept {len(kept.kept)} of {kept.unique_samples} unique samples "
             f"(threshold {kept.effective_threshold:g})"
         )
+        if not kept.kept:
+            ui.echo(
+                f"cycle {cycle}: {NOTHING_KEPT} (no sample reached reward "
+                f"{kept.effective_threshold:g}); the model carries over unchanged. To learn from "
+                "partial answers, lower raft.reward_threshold or set raft.min_samples",
+                style="yellow",
+            )
         stats |= {
             "unique_samples": kept.unique_samples,
             "candidates": kept.candidates,
@@ -298,12 +385,7 @@ class RAFTTrainer:
         model, tokenizer = load_model(
             checkpoint, device=self.device, dtype=dtype, adapter_trainable=lora.enabled
         )
-        if not kept:
-            ui.echo(
-                f"cycle {paths.cycle}: no sample passed the filter; the model is carried "
-                "over unchanged",
-                style="yellow",
-            )
+        if not kept:  # the next cycle starts from an unchanged copy, saved as this cycle's
             model = trainable_model(model, lora)
             return save_model(model, tokenizer, paths.train_dir / FINAL_MODEL_DIR), {}
         training = self.config.training
@@ -328,11 +410,6 @@ class RAFTTrainer:
             "training_tokens_per_second": result.outcome.tokens_per_second,
         }
         return result.final_model_dir, timing
-
-    def _verifier_for(self, settings: VerifierConfig) -> Verifier:
-        if self.verifier is not None and settings == self.config.verifier:
-            return self.verifier
-        return build_verifier_from_config({"type": settings.type, **settings.options()})
 
 
 def release_memory() -> None:
@@ -371,9 +448,15 @@ def _training_record(kept: dict[str, Any]) -> dict[str, Any]:
 
 def _prompt_records(
     prompts: str | Path | Iterable[PromptRecord | dict[str, Any]],
-) -> list[PromptRecord]:
+) -> tuple[list[PromptRecord], list[int] | None, str]:
+    """The prompt records, their file lines (None for records given in code), and their source."""
+    line_numbers: list[int] | None = None
+    source = "prompts"
     if isinstance(prompts, (str, Path)):
-        records = list(read_records(prompts, RecordKind.RLVR))
+        numbered = list(read_records(prompts, RecordKind.RLVR).numbered())
+        records = [record for _, record in numbered]
+        line_numbers = [line_number for line_number, _ in numbered]
+        source = str(prompts)
     else:
         records = []
         for index, item in enumerate(prompts):
@@ -385,7 +468,7 @@ def _prompt_records(
                 raise DataError(f"prompt {index}: {error}") from None
     if not records:
         raise DataError("no prompts to train on; pass RLVR prompt records (JSONL with `prompt`)")
-    return records  # type: ignore[return-value]
+    return records, line_numbers, source  # type: ignore[return-value]
 
 
 def _verifier_identity(verifier: Verifier | None) -> str | None:

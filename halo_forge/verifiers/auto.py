@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
 from halo_forge.verifiers.extract import fenced_blocks
+from halo_forge.verifiers.language_names import UNKNOWN_LANGUAGE, normalise_language
 from halo_forge.verifiers.pool import sample_contexts
 from halo_forge.verifiers.registry import (
     available_verifiers,
@@ -43,27 +44,6 @@ from halo_forge.verifiers.registry import (
     validate_options,
 )
 
-#: Spellings of language names (context values and fence tags) -> the canonical name.
-LANGUAGE_ALIASES = {
-    "c": "c",
-    "h": "c",
-    "cpp": "cpp",
-    "c++": "cpp",
-    "cc": "cpp",
-    "cxx": "cpp",
-    "hpp": "cpp",
-    "python": "python",
-    "py": "python",
-    "python3": "python",
-    "rust": "rust",
-    "rs": "rust",
-    "go": "go",
-    "golang": "go",
-    "csharp": "csharp",
-    "cs": "csharp",
-    "c#": "csharp",
-    "c-sharp": "csharp",
-}
 DEFAULT_VERIFIERS: dict[str, dict[str, Any]] = {
     "c": {"type": "gcc", "language": "c"},
     "cpp": {"type": "gcc", "language": "c++"},
@@ -72,13 +52,6 @@ DEFAULT_VERIFIERS: dict[str, dict[str, Any]] = {
     "go": {"type": "go"},
     "csharp": {"type": "csharp"},
 }
-UNKNOWN_LANGUAGE = "unknown"
-
-
-def normalise_language(name: str) -> str:
-    """The canonical name of a language spelling (`C++` -> cpp); other names lower-cased."""
-    lowered = name.strip().lower()
-    return LANGUAGE_ALIASES.get(lowered, lowered)
 
 
 class AutoOptions(BaseModel):
@@ -132,6 +105,20 @@ class AutoVerifier(Verifier):
             if language not in self._verifiers:
                 self._verifiers[language] = build_verifier_from_config(self.configs[language])
             return self._verifiers[language]
+
+    def missing_context(self, context: dict[str, Any]) -> str | None:
+        """What the verifier of the sample's declared language needs. A sample without a
+        declared language is judged by its answer's fence tag, unknown before generation."""
+        declared = context.get("language")
+        if not (isinstance(declared, str) and declared.strip()):
+            return None
+        language = normalise_language(declared)
+        if language not in self.configs:
+            return (
+                f"its language {language!r} has no verifier (configured: "
+                f"{', '.join(sorted(self.configs))}); add it under the auto verifier's `verifiers`"
+            )
+        return self.verifier_for(language).missing_context(_with_language(context, language))
 
     def verify(self, code: str, **context: Any) -> VerifyResult:
         language = self.language_of(code, context)

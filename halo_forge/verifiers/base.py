@@ -145,6 +145,16 @@ class Verifier(ABC):
         """
         return None
 
+    def missing_context(self, context: dict[str, Any]) -> str | None:
+        """Why a sample with this `context` cannot be scored for real, or None when it can.
+
+        Checked on every prompt before a run starts: a test verifier handed prompts without
+        their tests scores every sample 0 and the run still "succeeds" hours later. The reason
+        names what the context lacks and how to give it (a sentence fragment, no record name).
+        The default asks nothing of the context: compile verifiers score the program alone.
+        """
+        return None
+
     def prepare(self, programs: list[str]) -> None:  # noqa: B027 - an optional hook
         """Warm shared resources (e.g. precompiled headers) for the extracted programs of a batch.
 

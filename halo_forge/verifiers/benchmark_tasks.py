@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import gzip
 import hashlib
 import json
 import os
@@ -123,22 +122,6 @@ def task_from_record(record: dict[str, Any]) -> PythonTask:
     raise DataError(f"record with fields {sorted(record)}: {_FORMAT_HELP}")
 
 
-def _iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    if not path.name.endswith(".gz"):
-        yield from iter_jsonl(path)
-        return
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield line_number, json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{line_number}: invalid JSON ({error.msg})") from None
-
-
 def _normalise(text: str) -> str:
     return " ".join(text.split())
 
@@ -166,7 +149,7 @@ class TaskSet:
         """Read a `.jsonl` or `.jsonl.gz` file of HumanEval or MBPP tasks (either MBPP format)."""
         path = Path(path)
         tasks = []
-        for line_number, record in _iter_records(path):
+        for line_number, record in iter_jsonl(path):
             try:
                 tasks.append(task_from_record(record))
             except DataError as error:

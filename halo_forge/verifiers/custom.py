@@ -29,6 +29,7 @@ from halo_forge.verifiers.registry import (
     build_verifier_from_config,
     register_verifier,
     validate_options,
+    verifier_config_problems,
 )
 from halo_forge.verifiers.sandbox import SANDBOX_PATH, Sandbox, SandboxLimits
 from halo_forge.verifiers.testcases import describe_failure
@@ -208,6 +209,15 @@ class ChainedVerifier(Verifier):
         result.metadata["stages"] = outcomes
         return result
 
+    def missing_context(self, context: dict[str, Any]) -> str | None:
+        """What the first stage that needs more than the context holds is missing: every
+        stage sees the same context, and a stage that cannot score stops the chain there."""
+        for stage in self.stages:
+            reason = stage.missing_context(context)
+            if reason is not None:
+                return reason
+        return None
+
     def cache_fingerprint(self) -> dict[str, Any] | None:
         fingerprints = [stage.cache_fingerprint() for stage in self.stages]
         if any(fingerprint is None for fingerprint in fingerprints):
@@ -232,6 +242,19 @@ class ChainOptions(BaseModel):
         min_length=1, description="Verifier configs ({type: ..., options...}) run in order."
     )
     max_workers: int | None = Field(None, ge=1, description="Parallel verifications.")
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_are_verifiers(cls, stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each stage's name and options checked here, so a config check reaches inside."""
+        problems = [
+            f"stages[{index}]: {problem}"
+            for index, stage in enumerate(stages)
+            for problem in verifier_config_problems(stage)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return stages
 
 
 @register_verifier("chain", options=ChainOptions)

@@ -19,7 +19,7 @@ from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.python_runner import ForkServerPool, python_environment
 from halo_forge.verifiers.python_scoring import Unit, reject_unrunnable, score_response
-from halo_forge.verifiers.python_test_units import DeclaredTest, TestStep
+from halo_forge.verifiers.python_test_units import DeclaredTest, TestStep, assert_steps
 from halo_forge.verifiers.registry import validate_options
 from halo_forge.verifiers.sandbox import SandboxLimits
 
@@ -156,3 +156,19 @@ def tests_from_context(tests: Any) -> str:
     if isinstance(tests, list) and all(isinstance(test, str) for test in tests):
         return "\n".join(tests) + "\n"
     raise VerifierError("tests must be a test source string or a list of assert statements")
+
+
+def sample_tests_problem(tests: Any, check_function: str) -> str | None:
+    """Why a sample's own `tests` give nothing to run, or None when they hold a test.
+
+    Parsing is not executing: this reads the tests with `ast`, so it checks a whole prompt
+    file before a run starts. Tests that do not parse or assert nothing would score every
+    sample of the prompt 0.
+    """
+    try:
+        steps, _ = assert_steps(tests_from_context(tests), check_function)
+    except (VerifierError, SyntaxError) as error:
+        return f"its `tests` cannot be run ({error})"
+    if not any(step.is_test for step in steps):
+        return "its `tests` hold no assert to run"
+    return None

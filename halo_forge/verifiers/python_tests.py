@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
-from halo_forge.errors import VerifierError
+from halo_forge.errors import DataError, VerifierError
 from halo_forge.verifiers.base import VerifyResult
 from halo_forge.verifiers.benchmark_tasks import PythonTask, TaskSet
 from halo_forge.verifiers.python_scoring import reject_unrunnable, score_script_runs
@@ -42,6 +42,7 @@ from halo_forge.verifiers.python_test_verifier import (
     PythonTestVerifier,
     assert_request,
     declared_units,
+    sample_tests_problem,
     steps_units,
     tests_from_context,
 )
@@ -109,6 +110,19 @@ class TaskVerifier(PythonTestVerifier):
             return self.tasks.find_by_prompt(prompt)
         raise VerifierError("pass task_ids (or prompts) to verify, so each sample's task is known")
 
+    def task_file_problem(self, context: dict[str, Any], own_task: str) -> str | None:
+        """Why a sample without its own task (`own_task`, in words) has none in the task file."""
+        if self.tasks is None:
+            return (
+                f"no {own_task}, and the verifier has no task file to look the task up in "
+                "(option tasks=FILE)"
+            )
+        try:
+            self.find_task(context.get("task_id"), context.get("prompt"))
+        except (DataError, VerifierError) as error:
+            return str(error)
+        return None
+
 
 @register_verifier("mbpp", options=TaskFileOptions)
 class MBPPVerifier(TaskVerifier):
@@ -133,6 +147,12 @@ class MBPPVerifier(TaskVerifier):
         request = assert_request(program, steps, parameter, task.entry_point)
         return self.run_units(request, steps_units(steps))
 
+    def missing_context(self, context: dict[str, Any]) -> str | None:
+        """A sample needs its own `tests` (asserts), or a task the task file knows."""
+        if context.get("tests") is not None:
+            return sample_tests_problem(context["tests"], SAMPLE_CHECK_FUNCTION)
+        return self.task_file_problem(context, "`tests` (the asserts its answer must pass)")
+
 
 @register_verifier("humaneval", options=TaskFileOptions)
 class HumanEvalVerifier(TaskVerifier):
@@ -149,6 +169,15 @@ class HumanEvalVerifier(TaskVerifier):
         steps, parameter = assert_steps(task.test_source, task.check_function, task.setup_code)
         request = assert_request(program, steps, parameter, task.entry_point)
         return self.run_units(request, steps_units(steps))
+
+    def missing_context(self, context: dict[str, Any]) -> str | None:
+        """A sample needs its own `tests` and `entry_point`, or a task the task file knows."""
+        task = sample_humaneval_task(context)
+        if task is not None:
+            return sample_tests_problem(task.test_source, "check")
+        return self.task_file_problem(
+            context, "`tests` defining check(candidate) with the `entry_point` it tests"
+        )
 
 
 def sample_humaneval_task(context: dict[str, Any]) -> PythonTask | None:
@@ -292,3 +321,10 @@ class PythonVerifier(PythonTestVerifier):
         ]
         expected = [case.expected_output for case in cases]
         return score_script_runs(responses, expected, self.options.timeout)
+
+    def missing_context(self, context: dict[str, Any]) -> str | None:
+        """Only `tests` a sample carries can be unusable: without expectations, a program
+        that runs without error passes (the documented run-only mode)."""
+        if context.get("tests") is None:
+            return None
+        return sample_tests_problem(context["tests"], SAMPLE_CHECK_FUNCTION)

@@ -14,6 +14,7 @@ fast and lets a module that needs an optional tool register without importing it
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,32 +91,73 @@ def available_verifiers() -> dict[str, VerifierEntry]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def _did_you_mean(given: str, choices: list[str]) -> str:
+    """The "did you mean" hint of a misspelt name: its closest choice, or nothing."""
+    guess = difflib.get_close_matches(given, choices, n=1)
+    return f"; did you mean {guess[0]!r}?" if guess else ""
+
+
+def _unknown_verifier(name: str, verifiers: Mapping[str, VerifierEntry]) -> str:
+    return (
+        f"unknown verifier {name!r}; available verifiers: {', '.join(verifiers)}"
+        + _did_you_mean(name, list(verifiers))
+    )
+
+
 def _entry(name: str) -> VerifierEntry:
     verifiers = available_verifiers()
     if name not in verifiers:
-        raise VerifierError(
-            f"unknown verifier {name!r}; available verifiers: {', '.join(verifiers)}"
-        )
+        raise VerifierError(_unknown_verifier(name, verifiers))
     return verifiers[name]
+
+
+def _validated(
+    model: type[OptionsModel], options: Mapping[str, Any]
+) -> tuple[OptionsModel | None, list[str]]:
+    """`options` checked against `model`: (the options, []) or (None, one line per problem)."""
+    try:
+        return model.model_validate(dict(options)), []
+    except ValidationError as error:
+        allowed = list(model.model_fields)
+        problems = []
+        for issue in error.errors():
+            key = ".".join(str(part) for part in issue["loc"]) or "(options)"
+            if issue["type"] == "extra_forbidden":
+                problems.append(
+                    f"unknown option {key!r} (allowed: {', '.join(allowed)})"
+                    + _did_you_mean(key, allowed)
+                )
+            else:
+                value = issue.get("input")
+                message = issue["msg"].removeprefix("Value error, ")
+                problems.append(f"option {key!r}={value!r}: {message}")
+        return None, problems
 
 
 def validate_options(
     model: type[OptionsModel], options: Mapping[str, Any], owner: str
 ) -> OptionsModel:
     """`options` checked against `model`; a bad key or value raises VerifierError saying the fix."""
-    try:
-        return model.model_validate(dict(options))
-    except ValidationError as error:
-        allowed = ", ".join(model.model_fields)
-        problems = []
-        for issue in error.errors():
-            key = ".".join(str(part) for part in issue["loc"]) or "(options)"
-            if issue["type"] == "extra_forbidden":
-                problems.append(f"unknown option {key!r} (allowed: {allowed})")
-            else:
-                value = issue.get("input")
-                problems.append(f"option {key!r}={value!r}: {issue['msg']}")
-        raise VerifierError(f"{owner}: " + "; ".join(problems)) from None
+    validated, problems = _validated(model, options)
+    if validated is None:
+        raise VerifierError(f"{owner}: " + "; ".join(problems))
+    return validated
+
+
+def verifier_config_problems(config: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a `{type: ..., **options}` verifier config, one line per problem.
+
+    Checks the name and the options against the registry without building the verifier, so
+    a config is checked in a fraction of a second, with no toolchain and no torch.
+    """
+    options = dict(config)
+    name = options.pop("type", None)
+    verifiers = available_verifiers()
+    if not isinstance(name, str):
+        return [f"needs a 'type' naming the verifier; available verifiers: {', '.join(verifiers)}"]
+    if name not in verifiers:
+        return [_unknown_verifier(name, verifiers)]
+    return _validated(verifiers[name].options, options)[1]
 
 
 def build_verifier(name: str, **options: Any) -> Verifier:

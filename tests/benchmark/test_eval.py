@@ -139,7 +139,7 @@ def test_humaneval_reference_solutions_pass_and_broken_ones_fail_exactly(
     ]
 
     with benchmark_verifier(get_benchmark("humaneval"), records) as verifier:
-        samples = verify_samples(verifier, records, completions)
+        samples = verify_samples(verifier, records, completions, tmp_path / "x.samples.jsonl")
     summary = aggregate(samples, [1, 2])
 
     assert [sample.success for sample in samples] == [True, False, False, True, True, False, False]
@@ -161,7 +161,7 @@ def test_mbpp_reference_solutions_pass_with_their_setup_code(
     ] + [[f"```python\n{MBPP_TASKS[1]['code']}\n```", "def larger(a, b):\n    return min(a, b)\n"]]
 
     with benchmark_verifier(get_benchmark("mbpp"), records) as verifier:
-        samples = verify_samples(verifier, records, completions)
+        samples = verify_samples(verifier, records, completions, tmp_path / "x.samples.jsonl")
 
     assert [sample.success for sample in samples] == [True, False, True, False]
     assert aggregate(samples, [1, 2]).pass_at_k == {"pass@1": 0.5, "pass@2": 1.0}

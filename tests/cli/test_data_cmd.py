@@ -80,6 +80,40 @@ def test_validate_rejects_an_unknown_format_naming_the_allowed_ones(tmp_path: Pa
     assert "'auto', 'sft', 'rlvr'" in result.output
 
 
+def test_validate_with_a_verifier_lists_the_prompts_it_cannot_score(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "prompts.jsonl",
+        {"prompt": "Write add(a, b).", "task_id": 1, "tests": "assert add(1, 2) == 3"},
+        "",
+        {"prompt": "Write sub(a, b).", "task_id": 2},
+    )
+    result = invoke("validate", path, "--verifier", "mbpp")
+    assert result.exit_code == 1, result.output
+    assert "INVALID" in result.output and "mbpp: 1 of 2 records scorable" in result.output
+    assert "line 3: no `tests`" in result.output and "line 1:" not in result.output
+    assert "compile verifier such as gcc" in result.output
+    assert invoke("validate", path, "--verifier", "gcc").exit_code == 0
+
+
+def test_validate_takes_the_verifier_options_and_checks_their_names(tmp_path: Path) -> None:
+    tasks = write_lines(
+        tmp_path / "tasks.jsonl", {"task_id": 2, "prompt": "x", "tests": "assert 1"}
+    )
+    path = write_lines(tmp_path / "prompts.jsonl", {"prompt": "Write sub(a, b).", "task_id": 2})
+    result = invoke("validate", path, "--verifier", "mbpp", "--verifier-option", f"tasks={tasks}")
+    assert result.exit_code == 0, result.output
+    misspelt = invoke("validate", path, "--verifier", "mbpp", "--verifier-option", "task=x")
+    assert "did you mean 'tasks'" in str(misspelt.exception)
+    assert "did you mean 'gcc'" in str(invoke("validate", path, "--verifier", "gcx").exception)
+
+
+def test_validate_refuses_to_check_sft_records_against_a_verifier(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "sft.jsonl", {"prompt": "p", "completion": "c"})
+    result = invoke("validate", path, "--verifier", "gcc")
+    assert isinstance(result.exception, DataError)
+    assert "RLVR prompt records" in str(result.exception)
+
+
 # ----------------------------------------------------------------------------- split
 
 

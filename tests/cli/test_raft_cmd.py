@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from halo_forge import ui
 from halo_forge.cli import raft_cmd
 from halo_forge.data.builtin_tasks import generate_tasks
 from halo_forge.data.jsonl import read_jsonl, write_jsonl
-from halo_forge.errors import ConfigError
+from halo_forge.errors import ConfigError, DataError
 
 runner = CliRunner()
 
@@ -106,3 +108,56 @@ def test_bad_curriculum_names_the_allowed_values(tmp_path):
     )  # fmt: skip
     assert isinstance(result.exception, ConfigError)
     assert "progressive" in str(result.exception)
+
+
+def test_prompts_without_tests_fail_before_any_model_file_is_read(tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    write_jsonl(prompts, [{"prompt": "Write add(a, b).", "task_id": "add"}])
+    output = tmp_path / "run"
+    arguments = [
+        "train", "--model", str(tmp_path / "no-such-model"), "--prompts", str(prompts),
+        "--verifier", "mbpp", "--output", str(output),
+    ]  # fmt: skip
+    result = runner.invoke(raft_cmd.app, arguments)
+    # The verifier's error, not the missing model's: it came first, before anything loaded.
+    assert isinstance(result.exception, DataError), result.exception
+    assert "line 1 (task add)" in str(result.exception)
+    assert "verifier 'mbpp'" in str(result.exception)
+    assert not output.exists()
+
+
+FAIL_FAST_SCRIPT = """
+import sys
+from halo_forge.cli.main import app
+
+for arguments in sys.argv[1:]:
+    try:
+        app(arguments.split(), standalone_mode=False)
+    except Exception as error:
+        print(type(error).__name__, error)
+print("torch loaded:", "torch" in sys.modules)
+"""
+
+
+def test_misspelt_verifier_names_and_options_fail_before_torch_loads(tmp_path):
+    common = f"raft train --model builtin:tiny-coder --prompts {_prompts(tmp_path)}"
+    cycles = tmp_path / "cycles.yaml"
+    cycles.write_text("raft:\n  num_cycles: 2\ncycles:\n  - {}\n  - verifier: {type: clagn}\n")
+    result = subprocess.run(
+        [
+            sys.executable, "-c", FAIL_FAST_SCRIPT,
+            f"{common} --verifier gcx",
+            f"{common} --verifier gcc --verifier-option run_timout=2",
+            f"{common} --config {cycles}",
+        ],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    lines = result.stdout
+    assert "unknown verifier 'gcx'; available verifiers:" in lines
+    assert "did you mean 'gcc'?" in lines
+    assert "unknown option 'run_timout' (allowed:" in lines
+    assert "did you mean 'run_timeout'?" in lines
+    assert "cycles[1].verifier: unknown verifier 'clagn'" in lines
+    assert "did you mean 'clang'?" in lines
+    assert lines.count("ConfigError") == 3
+    assert "torch loaded: False" in lines

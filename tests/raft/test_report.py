@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from halo_forge.raft.report import cycle_table, degradation_warning, write_scalars
+from halo_forge.raft.report import NOTHING_KEPT, cycle_table, degradation_warning, write_scalars
 
 
 def _stats(cycle: int, pass_rate: float, **extra: object) -> dict[str, object]:
@@ -54,6 +54,13 @@ def test_table_shows_every_cycle_number():
         "resumed (done earlier)",
     ):
         assert expected in text
+
+
+def test_a_cycle_that_kept_nothing_says_training_was_skipped_not_resumed():
+    stats = _stats(1, 0.0, kept=0, train_loss=None, verification_seconds=1.0)
+    training_row = next(line for line in _render(stats).splitlines() if "training " in line)
+    assert NOTHING_KEPT in training_row
+    assert "resumed" not in _render(stats)
 
 
 def test_degradation_warning_only_when_pass_rate_falls():

@@ -14,12 +14,13 @@ import torch
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from halo_forge import ui
 from halo_forge.config.models import LoRASection, RAFTConfig
 from halo_forge.data.builtin_tasks import generate_tasks
 from halo_forge.data.jsonl import read_jsonl
 from halo_forge.errors import ConfigError
 from halo_forge.models.loading import adapter_base_name, is_adapter_dir, load_model
-from halo_forge.raft.report import TENSORBOARD_DIR
+from halo_forge.raft.report import NOTHING_KEPT, TENSORBOARD_DIR
 from halo_forge.raft.trainer import RUN_LOG_FILE, RAFTTrainer
 from halo_forge.verifiers.base import Verifier, VerifyResult
 
@@ -185,3 +186,27 @@ def test_lora_rank_of_the_config_shapes_the_new_adapter(tmp_path):
     assert (adapter["r"], adapter["lora_alpha"]) == (4, 8)
     weights = load_file(output / "cycle_1_final" / "adapter_model.safetensors")
     assert all(w.shape[0] == 4 for name, w in weights.items() if name.endswith("lora_A.weight"))
+
+
+class ZeroVerifier(Verifier):
+    """Scores every answer 0.0: nothing can be kept, whatever the threshold tiers."""
+
+    def verify(self, code: str, **context: object) -> VerifyResult:
+        return VerifyResult(success=False, reward=0.0, details="never right")
+
+
+def test_a_cycle_that_keeps_nothing_says_training_was_skipped(tmp_path, capsys):
+    ui.set_quiet(False)  # bind the console to this test's captured stdout
+    with ZeroVerifier() as verifier:
+        result = RAFTTrainer(
+            verifier=verifier,
+            model="builtin:tiny-coder",
+            config=_config(num_cycles=1),
+            output_dir=tmp_path,
+        ).run(TASKS[:1])
+    output = capsys.readouterr().out
+    assert f"cycle 1: {NOTHING_KEPT}" in output
+    training_row = next(line for line in output.splitlines() if "│ training " in line)
+    assert NOTHING_KEPT in training_row
+    assert "resumed" not in output
+    assert result.cycles[0]["kept"] == 0 and (tmp_path / "cycle_1_final").is_dir()

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers import registry
-from halo_forge.verifiers.auto import AutoVerifier, normalise_language
+from halo_forge.verifiers.auto import AutoVerifier
 from halo_forge.verifiers.base import Verifier, VerifyResult
+from halo_forge.verifiers.language_names import normalise_language
 from halo_forge.verifiers.registry import build_verifier, register_verifier
 
 C_PROGRAM = '#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n'

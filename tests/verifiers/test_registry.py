@@ -101,3 +101,37 @@ def test_user_verifier_registers_and_builds(monkeypatch: pytest.MonkeyPatch) -> 
 
     with pytest.raises(VerifierError, match="already registered"):
         registry.register_verifier("keyword", options=KeywordOptions)(GCCVerifier)
+
+
+def test_misspelt_name_suggests_the_closest_verifier() -> None:
+    with pytest.raises(
+        VerifierError,
+        match=r"unknown verifier 'gcx'; available verifiers: .*; did you mean 'gcc'\?$",
+    ):
+        registry.build_verifier("gcx")
+
+
+def test_misspelt_option_suggests_the_closest_option() -> None:
+    with pytest.raises(
+        VerifierError,
+        match=r"unknown option 'run_timout' \(allowed: .*\); did you mean 'run_timeout'\?$",
+    ):
+        registry.build_verifier("gcc", run_timout=2)
+
+
+def test_config_problems_are_listed_without_building_the_verifier() -> None:
+    assert registry.verifier_config_problems({"type": "gcc", "run_timeout": 2}) == []
+    [unknown] = registry.verifier_config_problems({"type": "pytets"})
+    assert "did you mean 'pytest'" in unknown
+    problems = registry.verifier_config_problems({"type": "gcc", "run_timout": 2, "timeout": 0})
+    assert len(problems) == 2
+    assert any("did you mean 'run_timeout'" in problem for problem in problems)
+    assert any("'timeout'=0" in problem for problem in problems)
+
+
+def test_chain_stages_are_checked_with_the_chain() -> None:
+    [problem] = registry.verifier_config_problems(
+        {"type": "chain", "stages": [{"type": "gcc"}, {"type": "mbp"}]}
+    )
+    assert "stages[1]: unknown verifier 'mbp'; available verifiers:" in problem
+    assert problem.endswith("did you mean 'mbpp'?")
