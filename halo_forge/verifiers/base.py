@@ -123,6 +123,14 @@ class Verifier(ABC):
         """The program inside a model's answer (fenced block of this language, <code>, or raw)."""
         return extract_code(text, self.languages)
 
+    def cache_context(self, text: str, context: dict[str, Any]) -> dict[str, Any]:
+        """What besides the extracted program can change this sample's result: the pool
+        deduplicates and caches on the program plus this. Default: the `context_keys` present
+        (every key when None); a verifier that reads something from the answer itself beyond the
+        program (a fence tag deciding the language) adds it here."""
+        keys = self.context_keys
+        return dict(context) if keys is None else {k: context[k] for k in keys if k in context}
+
     def verify_batch(
         self,
         codes: list[str],

@@ -172,6 +172,10 @@ class CompileVerifier(Verifier):
                 return C_FAMILY_SPELLINGS[block.language]
         return DEFAULT_LANGUAGE
 
+    def cache_context(self, text: str, context: dict[str, Any]) -> dict[str, Any]:
+        # The language can come from the answer's fence tag, which extraction strips.
+        return {**super().cache_context(text, context), "language": self.language_of(text, context)}
+
     def toolset(self, language: str) -> LanguageToolset:
         """How `language` compiles, set up on first use (VerifierError if its compiler is missing)."""
         with self._lock:

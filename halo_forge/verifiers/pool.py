@@ -144,8 +144,7 @@ def _deduplicate(
             program = verifier.extract_code(text)
         except Exception:  # the verify call will hit the same problem and report it per sample
             program = text
-        keys = verifier.context_keys
-        relevant = context if keys is None else {k: context[k] for k in keys if k in context}
+        relevant = verifier.cache_context(text, context)
         key = content_key(None, program, relevant)
         if key in unique:
             unique[key].indices.append(index)

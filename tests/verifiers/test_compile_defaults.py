@@ -150,6 +150,19 @@ def test_c_and_c_plus_plus_verdicts_of_the_same_code_are_cached_apart(
     assert all(result.metadata["cached"] for result in again)
 
 
+def test_the_same_code_under_a_c_and_a_cpp_fence_is_judged_apart_in_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALO_FORGE_CACHE_DIR", str(tmp_path))
+    as_c, as_cpp = fenced_c(PRINTS_42), fenced_c(PRINTS_42).replace("```c\n", "```cpp\n")
+
+    with GCCVerifier() as verifier:
+        results = verifier.verify_batch([as_c, as_cpp, as_c])
+
+    assert [result.success for result in results] == [True, False, True]
+    assert [result.metadata["language"] for result in results] == ["c", "c++", "c"]
+
+
 class _GCCWithoutCCompiler(GCCVerifier):
     """GCC whose C compiler is not installed (a machine with only g++)."""
 
