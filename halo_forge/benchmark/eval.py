@@ -127,11 +127,14 @@ def run_eval(
     temperature: float = 0.2,
     max_new_tokens: int = 512,
     hardware: bool = False,
+    force: bool = False,
 ) -> BenchmarkResult:
     """Evaluate `model` on the published `benchmark` ("humaneval" or "mbpp").
 
     The tasks are prepared next to `output` (`x.prompts.jsonl`), so the prompts and tests
-    that produced a number stay with it; `source` is a local copy in the hub's columns.
+    that produced a number stay with it; `source` is a local copy in the hub's columns. Like
+    `run_benchmark`, a stopped evaluation resumes, and `force` starts over when the files beside
+    `output` hold one with other settings.
     """
     chosen = get_benchmark(benchmark)
     prompts_path = prompts_path_for(output)
@@ -156,4 +159,5 @@ def run_eval(
             hardware=hardware,
             verifier=verifier,
             layout=chosen.layout,
+            force=force,
         )

@@ -191,6 +191,12 @@ def eval_benchmark(
     hardware_metrics: bool = typer.Option(
         False, "--hardware-metrics", help="Record peak accelerator memory and peak RSS."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="If the files beside --output hold an evaluation with other settings, start over "
+        "instead of stopping (with the same settings it resumes).",
+    ),
 ) -> None:
     """Run the real HumanEval or MBPP: its prompts, its tests, its verifier."""
     from halo_forge.benchmark.eval import run_eval
@@ -207,6 +213,7 @@ def eval_benchmark(
             temperature=temperature,
             max_new_tokens=max_new_tokens,
             hardware=hardware_metrics,
+            force=force,
         )
         ui.echo(_summary_table(f"{model} on {benchmark}", result))
         ui.echo(f"wrote {destination}")

@@ -104,6 +104,20 @@ def test_humaneval_eval_uses_the_raw_prompts_and_the_humaneval_verifier(
     assert [record.prompt for record in prompts] == [task["prompt"] for task in HUMANEVAL_TASKS[:2]]
 
 
+def test_rerun_with_other_settings_is_refused_and_force_starts_over(
+    mbpp_file: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "mbpp.json"
+    common = {"output": output, "samples_per_prompt": 1, "source": mbpp_file}
+    run_eval("builtin:tiny-coder", "mbpp", max_new_tokens=8, **common)
+
+    with pytest.raises(ConfigError, match="max_new_tokens"):
+        run_eval("builtin:tiny-coder", "mbpp", max_new_tokens=12, **common)
+    run_eval("builtin:tiny-coder", "mbpp", max_new_tokens=12, force=True, **common)
+
+    assert load_result(output).config["max_new_tokens"] == 12
+
+
 def test_mbpp_eval_shows_the_task_text_with_its_asserts(mbpp_file: Path, tmp_path: Path) -> None:
     output = tmp_path / "mbpp.json"
 
