@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
@@ -16,6 +17,7 @@ from halo_forge.cli.overrides import (
     overrides_from_options,
 )
 from halo_forge.config import SFTConfig, load_config
+from halo_forge.errors import INTERRUPTED_EXIT_CODE
 
 app = typer.Typer(
     help="Supervised fine-tuning on prompt/completion records (loss on the completion only).",
@@ -68,6 +70,11 @@ def train(
         "--resume",
         help="Continue from OUTPUT/checkpoint-N (or 'latest'): same steps, optimizer restored.",
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Train over an output directory that holds a finished model (it is replaced).",
+    ),
     device: str | None = typer.Option(None, "--device", help="auto (default), cpu, cuda or mps."),
     dtype: str | None = typer.Option(
         None, "--dtype", help="Model weights: auto (default), float32, bfloat16, float16."
@@ -77,8 +84,14 @@ def train(
     ),
     set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP),
 ) -> None:
-    """Fine-tune a model on SFT records; options given here override the config file."""
-    from halo_forge.training.sft import plan_sft, run_sft  # torch loads only when a command runs
+    """Fine-tune a model on SFT records; options given here override the config file.
+
+    Ctrl-C stops after the current step with a checkpoint saved, and prints the command that
+    resumes it (exit status 130).
+    """
+    # torch loads only when a command runs
+    from halo_forge.training.interrupt import TrainingInterrupted
+    from halo_forge.training.sft import CONFIG_FILE, plan_sft, run_sft
 
     overrides = overrides_from_options(SFT_OPTION_KEYS, locals()) | config_overrides(set_keys)
     settings = load_config(SFTConfig, config, overrides)
@@ -109,7 +122,23 @@ def train(
                 table.add_row(item, str(value))
             ui.echo(table)
             return
-        result = run_sft(settings, resume=resume, device=device, dtype=dtype)
+        try:
+            result = run_sft(settings, resume=resume, device=device, dtype=dtype, force=force)
+        except TrainingInterrupted as stopped:
+            # The run's resolved config is saved beside its checkpoints: resuming with it
+            # repeats exactly the settings, whatever mix of YAML and flags made them.
+            saved_config = str(Path(settings.output.dir) / CONFIG_FILE)
+            command = ["halo-forge", "sft", "train", "--config", saved_config, "--resume", "latest"]
+            if device is not None:
+                command += ["--device", device]
+            if dtype is not None:
+                command += ["--dtype", dtype]
+            ui.echo(
+                f"interrupted at step {stopped.step}: checkpoint saved in {stopped.checkpoint}; "
+                f"resume with: {shlex.join(command)}",
+                style="yellow",
+            )
+            raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
         ui.echo(f"done: {result.final_model_dir}")
 
 

@@ -7,6 +7,7 @@ keys scale to a GPU cluster.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Literal
 
@@ -17,6 +18,35 @@ class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are re-validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ----------------------------------------------------------------------------- reporting
+
+ReportTarget = Literal["tensorboard", "wandb", "none"]
+REPORT_TO_DESCRIPTION = (
+    "Where training metrics go besides training_log.json: `tensorboard` (event files in the "
+    "run's logs/), `wandb` (Weights & Biases: needs the `wandb` extra and `wandb login`, or "
+    "WANDB_MODE=offline; WANDB_PROJECT names the project), or `[none]`."
+)
+
+
+def report_targets(value: object) -> object:
+    """A single name (`--set training.report_to=wandb`) is a list of one."""
+    return [value] if isinstance(value, str) else value
+
+
+def check_report_targets(value: list[ReportTarget]) -> list[ReportTarget]:
+    """`none` stands alone, and `wandb` is usable here, so a run fails now and not after loading."""
+    if not value:
+        raise ValueError("report_to is empty; write [none] to turn metric reporting off")
+    if "none" in value and len(value) > 1:
+        raise ValueError("`none` turns reporting off; it cannot be combined with other targets")
+    if "wandb" in value and importlib.util.find_spec("wandb") is None:
+        raise ValueError(
+            "report_to includes wandb but the wandb package is not installed; "
+            "pip install 'halo-forge[wandb]' or remove wandb from report_to"
+        )
+    return list(dict.fromkeys(value))
 
 
 # ----------------------------------------------------------------------------- SFT
@@ -90,6 +120,12 @@ class SFTTrainingSection(Section):
     seed: int = Field(
         42, description="Seed for shuffling, initialisation and the validation split."
     )
+    report_to: list[ReportTarget] = Field(
+        default_factory=lambda: ["tensorboard"], description=REPORT_TO_DESCRIPTION
+    )
+
+    _report_targets = field_validator("report_to", mode="before")(report_targets)
+    _check_report_targets = field_validator("report_to")(check_report_targets)
 
 
 class LoRASection(Section):
@@ -212,6 +248,12 @@ class RAFTTrainingSection(Section):
     dataloader_pin_memory: bool = Field(
         True, description="Set false on unified-memory APUs (Strix Halo)."
     )
+    report_to: list[ReportTarget] = Field(
+        default_factory=lambda: ["tensorboard"], description=REPORT_TO_DESCRIPTION
+    )
+
+    _report_targets = field_validator("report_to", mode="before")(report_targets)
+    _check_report_targets = field_validator("report_to")(check_report_targets)
 
     @field_validator("learning_rate_schedule")
     @classmethod

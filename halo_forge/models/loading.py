@@ -4,6 +4,13 @@ A directory may hold a full model or a PEFT adapter. For an adapter, the base mo
 named in its `adapter_config.json` and nothing else: a separate "base model" option could
 disagree with the adapter and silently load weights it was never trained on.
 
+Every name is checked before a library sees it, because the libraries' own errors point the
+wrong way: a missing directory reaches the hub as an invalid repo id, a training run folder
+fails as a tokenizer asking for sentencepiece, and a hub id without network retries for about
+a minute. Here a name that looks like a path must be a model directory (a run folder gets the
+model inside it suggested), and a hub id that is not in the local cache is probed once, bounded
+by `HF_HUB_ETAG_TIMEOUT` seconds, or refused at once under `HF_HUB_OFFLINE=1`.
+
 Device and dtype are chosen automatically: the first CUDA device (ROCm builds of torch report as
 CUDA too) with bf16 where it is supported, Apple MPS, else the CPU in fp32. `device` and `dtype`
 override either choice.
@@ -12,13 +19,31 @@ override either choice.
 from __future__ import annotations
 
 import json
+import os
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 import torch
+from huggingface_hub import (
+    constants,
+    get_hf_file_metadata,
+    hf_hub_url,
+    is_offline_mode,
+    try_to_load_from_cache,
+)
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    HFValidationError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+)
+from huggingface_hub.utils import validate_repo_id
 from peft import PeftModel
 from transformers import (
     AutoModelForCausalLM,
@@ -26,12 +51,23 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.trainer_utils import get_last_checkpoint
 
 from halo_forge.errors import ConfigError, ModelError
 from halo_forge.models.tiny import TINY_MODEL_NAME, ensure_tiny_model
 
 ADAPTER_CONFIG_FILE = "adapter_config.json"
+MODEL_CONFIG_FILE = "config.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+#: Where `sft train` puts its finished model inside the output directory.
+FINAL_MODEL_DIR = "final_model"
+#: Where `raft train` puts each cycle's finished model inside the output directory.
+CYCLE_FINAL_PATTERN = re.compile(r"cycle_(\d+)_final")
+MODEL_NAME_HELP = (
+    "pass a model directory (a saved model, an adapter, `sft train`'s OUTPUT/final_model or "
+    "`raft train`'s OUTPUT/cycle_N_final), a Hugging Face id such as Qwen/Qwen2.5-Coder-0.5B, "
+    f"or {TINY_MODEL_NAME}"
+)
 
 DTYPE_NAMES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -119,17 +155,91 @@ def adapter_base_name(adapter_dir: str | Path) -> str:
 
 def resolve_model_source(name: str) -> ModelSource:
     """Turn a model name (id, directory, adapter directory or builtin name) into what to load."""
-    if is_adapter_dir(name):
-        base_name = adapter_base_name(name)
+    local = local_model_dir(name)
+    if local is not None and is_adapter_dir(local):
+        base_name = adapter_base_name(local)
         if is_adapter_dir(base_name):
             raise ModelError(
                 f"adapter {name} names another adapter ({base_name}) as its base; "
                 "merge that adapter first (halo_forge.models.merge_adapter) and point to the merged model"
             )
-        return ModelSource(name, _resolve_base(base_name), base_name, Path(name))
+        try:
+            base = _resolve_base(base_name)
+        except ModelError as error:
+            raise ModelError(f"adapter {name} was trained on {base_name}: {error}") from None
+        return ModelSource(name, base, base_name, local)
     # A local directory is recorded absolute, so adapters trained on it load from any directory.
-    base_name = str(Path(name).resolve()) if Path(name).is_dir() else name
+    base_name = str(local.resolve()) if local is not None else name
     return ModelSource(name, _resolve_base(base_name), base_name, None)
+
+
+def local_model_dir(name: str) -> Path | None:
+    """The model directory `name` names, or None when it is a hub id or builtin name.
+
+    A name is a path when it exists, starts with `.`, `/` or `~`, or holds a path separator
+    where no hub id (`org/name`) would or below an existing directory (`models/sft` with a
+    local `models/`). Such a path must be a directory with a `config.json`
+    (full model) or an `adapter_config.json` (adapter); for a training run folder the error
+    names the model inside it.
+    """
+    path = Path(name).expanduser()
+    if not (path.exists() or name.startswith((".", "/", "~")) or _is_path_not_hub_id(name)):
+        return None
+    if not path.exists():
+        inside = _models_in_run_folder(path.parent)
+        hint = f"did you mean {_either(inside)}? " if inside else ""
+        raise ModelError(f"{name}: no such model directory; {hint}{MODEL_NAME_HELP}")
+    if not path.is_dir():
+        raise ModelError(f"{name} is a file, not a model directory; {MODEL_NAME_HELP}")
+    if (path / MODEL_CONFIG_FILE).is_file() or is_adapter_dir(path):
+        return path
+    inside = _models_in_run_folder(path)
+    if inside:
+        raise ModelError(
+            f"{name} is a training run folder, not a model; pass the model it holds: "
+            f"{_either(inside)}"
+        )
+    raise ModelError(
+        f"{name} holds no model (neither {MODEL_CONFIG_FILE} nor {ADAPTER_CONFIG_FILE}); "
+        f"{MODEL_NAME_HELP}"
+    )
+
+
+def _is_path_not_hub_id(name: str) -> bool:
+    if os.sep not in name and (os.altsep is None or os.altsep not in name):
+        return False
+    if Path(name).expanduser().parent.is_dir():
+        return True
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return True
+    return False
+
+
+def _models_in_run_folder(directory: Path) -> list[Path]:
+    """The models a `sft train` or `raft train` output folder holds, to suggest in an error.
+
+    `final_model/` and the last `cycle_N_final/` are finished models; a run stopped before
+    either was written offers its newest `checkpoint-N/` instead.
+    """
+    if not directory.is_dir():
+        return []
+    found = [directory / FINAL_MODEL_DIR] if (directory / FINAL_MODEL_DIR).is_dir() else []
+    cycles = [
+        (int(match.group(1)), child)
+        for child in directory.iterdir()
+        if (match := CYCLE_FINAL_PATTERN.fullmatch(child.name)) and child.is_dir()
+    ]
+    if cycles:
+        found.append(max(cycles)[1])
+    if not found and (checkpoint := get_last_checkpoint(str(directory))) is not None:
+        found.append(Path(checkpoint))
+    return found
+
+
+def _either(paths: list[Path]) -> str:
+    return " or ".join(str(path) for path in paths)
 
 
 def _resolve_base(name: str) -> str:
@@ -137,7 +247,61 @@ def _resolve_base(name: str) -> str:
         return str(ensure_tiny_model())
     if name.startswith("builtin:"):
         raise ModelError(f"unknown builtin model {name!r}; the builtin model is {TINY_MODEL_NAME}")
+    local = local_model_dir(name)
+    if local is not None:
+        return str(local)
+    ensure_hub_model_available(name)
     return name
+
+
+def ensure_hub_model_available(repo_id: str) -> None:
+    """Fail in seconds, with the fix, when hub model `repo_id` is neither cached nor reachable.
+
+    Without this check the hub client retries each missing file with backoff, so a machine
+    without network waits about a minute for a message about internet connections. A cached
+    model is used as it is; otherwise one metadata request, bounded by `HF_HUB_ETAG_TIMEOUT`
+    seconds and not retried, tells a reachable hub from an unreachable one.
+    """
+    if any(
+        isinstance(try_to_load_from_cache(repo_id, file), str)
+        for file in (MODEL_CONFIG_FILE, ADAPTER_CONFIG_FILE)
+    ):
+        return
+    not_local = f"there is no local directory {repo_id!r} either"
+    if is_offline_mode():
+        switch = "HF_HUB_OFFLINE" if os.environ.get("HF_HUB_OFFLINE") else "TRANSFORMERS_OFFLINE"
+        raise ModelError(
+            f"model {repo_id!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and "
+            f"{switch}=1 is set, so it cannot be downloaded ({not_local}); download it first "
+            f"where there is network (`hf download {repo_id}`) or pass a local model directory"
+        )
+    try:
+        get_hf_file_metadata(
+            hf_hub_url(repo_id, MODEL_CONFIG_FILE), timeout=constants.HF_HUB_ETAG_TIMEOUT
+        )
+    except GatedRepoError:
+        raise ModelError(
+            f"model {repo_id!r} is gated on the Hugging Face hub; accept its terms on "
+            f"https://huggingface.co/{repo_id} and log in (`hf auth login`), or pass a local "
+            "model directory"
+        ) from None
+    except RepositoryNotFoundError:
+        raise ModelError(
+            f"no model {repo_id!r} on the Hugging Face hub ({not_local}); check the id (private "
+            f"models need `hf auth login`) or {MODEL_NAME_HELP}"
+        ) from None
+    except RemoteEntryNotFoundError:
+        return  # the repository exists without a config.json; the loader says what it lacks
+    except (HfHubHTTPError, httpx2.TransportError) as error:
+        raise ModelError(_hub_unreachable(repo_id, not_local, error)) from None
+
+
+def _hub_unreachable(repo_id: str, not_local: str, error: Exception) -> str:
+    return (
+        f"cannot download model {repo_id!r}: the Hugging Face hub ({constants.ENDPOINT}) cannot "
+        f"be reached ({error}) and {not_local}; check the network or proxy, download it first "
+        f"(`hf download {repo_id}`) or pass a local model directory"
+    )
 
 
 def load_tokenizer(name: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:

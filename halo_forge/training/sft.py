@@ -6,10 +6,15 @@ fine-tune with `lora.enabled: false`), trains with transformers' `Trainer` (`tra
 
     OUTPUT/
       final_model/          adapter (or full model) + tokenizer files
-      checkpoint-N/         every `save_steps`, newest `save_total_limit` kept; `resume` restarts here
+      checkpoint-N/         every `save_steps` and on Ctrl-C, newest `save_total_limit` kept;
+                            `resume` restarts here
       training_log.json     loss, learning rate, grad norm per logging step; validation loss
-      logs/                 TensorBoard event files
+      logs/                 TensorBoard event files (`training.report_to`)
       sft_config.json       the resolved configuration of the run
+
+An output directory that already holds a `final_model/` is trained over only with `force`
+(the old model and checkpoints are removed once the new model is loaded, so neither is
+mistaken for the new run's), or continued with `resume`.
 
 Prompts are formatted with the model tokenizer's own chat template when it has one, else as raw
 text; a record written by `halo-forge data prepare` says in `metadata.template` that its prompt
@@ -21,6 +26,7 @@ samples) with a given learning rate and epochs, with the same data rules and out
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +43,15 @@ from halo_forge.data.records import Record, RecordKind, parse_record, read_recor
 from halo_forge.data.split import split_records
 from halo_forge.data.templates import Template
 from halo_forge.errors import ConfigError, DataError
-from halo_forge.models.loading import bf16_supported, load_model, load_tokenizer, resolve_device
+from halo_forge.models.loading import (
+    FINAL_MODEL_DIR,
+    bf16_supported,
+    load_model,
+    load_tokenizer,
+    resolve_device,
+)
 from halo_forge.models.lora import save_model, trainable_model, trainable_parameter_count
+from halo_forge.training.interrupt import StopRequest
 from halo_forge.training.sft_data import TokenizedSFTData, tokenize_records
 from halo_forge.training.sft_datasets import load_sft_dataset
 from halo_forge.training.trainer import (
@@ -48,7 +61,6 @@ from halo_forge.training.trainer import (
     run_trainer,
 )
 
-FINAL_MODEL_DIR = "final_model"
 CONFIG_FILE = "sft_config.json"
 LATEST_CHECKPOINT = "latest"
 
@@ -143,13 +155,13 @@ def training_options(config: SFTConfig, device: str | None = None) -> TrainingOp
         early_stopping_patience=config.early_stopping.patience,
         early_stopping_threshold=config.early_stopping.threshold,
         use_cpu=chosen_device.type == "cpu",
+        report_to=tuple(training.report_to),
     )
 
 
 def _split_and_tokenize(
-    config: SFTConfig, tokenizer: PreTrainedTokenizerBase
-) -> tuple[list[Record], str, TokenizedSFTData, TokenizedSFTData]:
-    records, source = load_sft_records(config)
+    config: SFTConfig, records: list[Record], tokenizer: PreTrainedTokenizerBase
+) -> tuple[TokenizedSFTData, TokenizedSFTData]:
     validation_fraction = config.data.validation_split
     if validation_fraction > 0 and len(records) >= 2:
         train_records, validation_records = split_records(
@@ -161,13 +173,15 @@ def _split_and_tokenize(
     template = sft_template(tokenizer)
     train = tokenize_records(train_records, tokenizer, template, max_length)
     validation = tokenize_records(validation_records, tokenizer, template, max_length)
-    return records, source, train, validation
+    return train, validation
 
 
 def plan_sft(config: SFTConfig, device: str | None = None) -> SFTPlan:
     """Read and tokenize the data and count the steps, without loading the model."""
+    # Records first: a missing or bad data source fails before any model download.
+    records, source = load_sft_records(config)
     tokenizer = load_tokenizer(config.model.name, trust_remote_code=config.model.trust_remote_code)
-    records, source, train, validation = _split_and_tokenize(config, tokenizer)
+    train, validation = _split_and_tokenize(config, records, tokenizer)
     training = config.training
     batch_size = training.per_device_train_batch_size
     return SFTPlan(
@@ -205,20 +219,49 @@ def resolve_checkpoint(resume: str, output_dir: Path) -> str:
     return resume
 
 
+def _check_output_dir(output_dir: Path, *, resume: str | None, force: bool) -> None:
+    """Refuse to train a new run over a finished one, unless asked to (`force`) or resuming."""
+    final_dir = output_dir / FINAL_MODEL_DIR
+    if resume is None and not force and final_dir.is_dir():
+        raise ConfigError(
+            f"{output_dir} already holds a finished model ({final_dir}); pass --force to train "
+            "over it (the old model and checkpoints are removed), choose another --output, or "
+            "continue a checkpoint with --resume"
+        )
+
+
+def _remove_previous_run(output_dir: Path) -> None:
+    """Remove an earlier run's model and checkpoints.
+
+    Left in place, the new run's checkpoint rotation and a later `resume latest` would mix them
+    with its own.
+    """
+    for old in [output_dir / FINAL_MODEL_DIR, *output_dir.glob("checkpoint-*")]:
+        if old.is_dir():
+            shutil.rmtree(old)
+
+
 def run_sft(
     config: SFTConfig,
     *,
     resume: str | None = None,
     device: str | None = None,
     dtype: str | None = None,
+    force: bool = False,
 ) -> SFTResult:
-    """Train as `config` says and save `final_model/`; `resume` continues a checkpoint."""
+    """Train as `config` says and save `final_model/`; `resume` continues a checkpoint.
+
+    `force` trains over an output directory that already holds a final model. A Ctrl-C ends
+    training after the current step with a checkpoint saved and raises `TrainingInterrupted`.
+    """
     output_dir = Path(config.output.dir)
     checkpoint = resolve_checkpoint(resume, output_dir) if resume is not None else None
+    _check_output_dir(output_dir, resume=resume, force=force)
     options = training_options(config, device)
     # The data is read before the model is loaded, so a bad record fails in seconds.
+    records, source = load_sft_records(config)
     tokenizer = load_tokenizer(config.model.name, trust_remote_code=config.model.trust_remote_code)
-    _, source, train, validation = _split_and_tokenize(config, tokenizer)
+    train, validation = _split_and_tokenize(config, records, tokenizer)
     # LoRA keeps the frozen base in the compute dtype; a full fine-tune keeps fp32 master
     # weights and lets mixed precision do the bf16 compute.
     load_dtype = dtype if dtype is not None else ("auto" if config.lora.enabled else "float32")
@@ -243,11 +286,21 @@ def run_sft(
             f"{train.dropped} dropped (prompt longer than max_seq_length)",
             style="yellow",
         )
+    if force and resume is None:
+        _remove_previous_run(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     write_json(output_dir / CONFIG_FILE, config.model_dump(mode="json"))
-    outcome = run_trainer(
-        model, tokenizer, train.examples, validation.examples, output_dir, options, checkpoint
-    )
+    with StopRequest("the current step, saving a checkpoint") as stop:
+        outcome = run_trainer(
+            model,
+            tokenizer,
+            train.examples,
+            validation.examples,
+            output_dir,
+            options,
+            checkpoint,
+            stop=stop,
+        )
     final_dir = save_model(model, tokenizer, output_dir / FINAL_MODEL_DIR)
     ui.echo(f"final model: {final_dir} (step {outcome.global_step})")
     return SFTResult(output_dir, final_dir, outcome)
@@ -269,6 +322,7 @@ def train_on_records(
     dataloader_num_workers: int = 0,
     dataloader_pin_memory: bool = True,
     lora: LoRASection | None = None,
+    report_to: Sequence[str] = ("tensorboard",),
 ) -> SFTResult:
     """Train a loaded model onward on `records` and save it to `output_dir/final_model/`.
 
@@ -276,7 +330,7 @@ def train_on_records(
     training that adapter and a full model gets a new one; with it disabled every weight
     trains (`trainable_model`). The learning rate is constant with no warmup, and there is no
     validation split and no intermediate checkpoint. Records are SFT records or dicts in one
-    of their shapes.
+    of their shapes; `report_to` is the config's `training.report_to`.
     """
     typed = [_as_record(record, index) for index, record in enumerate(records)]
     chosen_device = resolve_device(device)
@@ -292,6 +346,7 @@ def train_on_records(
         use_cpu=chosen_device.type == "cpu",
         dataloader_num_workers=dataloader_num_workers,
         dataloader_pin_memory=dataloader_pin_memory,
+        report_to=tuple(report_to),
     )
     set_seed(seed)
     model = trainable_model(model, lora or LoRASection())

@@ -5,7 +5,11 @@ checkpoints, resume, evaluation); this module only maps halo-forge's options ont
 what halo-forge promises on top:
 - `training_log.json`: loss, learning rate and gradient norm per logging step, validation loss
   per evaluation, and a summary; rewritten atomically at every log so a crash keeps the history;
-- TensorBoard event files under `OUTPUT/logs`;
+- TensorBoard event files under `OUTPUT/logs` (`report_to: [tensorboard]`, the default; the
+  library's own TensorBoard reporter would write to `OUTPUT/runs/<date>` instead), Weights &
+  Biases through the library's reporter (`wandb`), or neither (`none`);
+- on Ctrl-C, given a `StopRequest`: the current step finishes, a checkpoint is saved and
+  `TrainingInterrupted` names it, so `resume_from` continues from there;
 - progress on halo-forge's own bar and metric lines through `ui.echo` (so they reach the
   command's log file), instead of the library's tqdm output;
 - no false alarm when the best checkpoint is loaded into a model with tied embeddings
@@ -39,10 +43,12 @@ from transformers import (
     TrainingArguments,
 )
 from transformers.integrations import TensorBoardCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from halo_forge import ui
 from halo_forge.data.jsonl import write_json
 from halo_forge.errors import ConfigError
+from halo_forge.training.interrupt import StopRequest, TrainingInterrupted
 from halo_forge.training.sft_data import CompletionOnlyCollator
 
 TRAINING_LOG_FILE = "training_log.json"
@@ -73,6 +79,7 @@ class TrainingOptions:
     early_stopping_patience: int | None = None
     early_stopping_threshold: float = 0.0
     use_cpu: bool = False
+    report_to: tuple[str, ...] = ("tensorboard",)  # tensorboard, wandb, or none
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,8 @@ def training_arguments(
         metric_for_best_model="eval_loss" if evaluate else None,
         greater_is_better=False if evaluate else None,
         include_num_input_tokens_seen="non_padding",
-        report_to=[],
+        # TensorBoard is halo-forge's own callback (it writes to OUTPUT/logs); wandb is the library's.
+        report_to=[target for target in options.report_to if target == "wandb"],
         disable_tqdm=True,
         remove_unused_columns=False,
         use_cpu=options.use_cpu,
@@ -143,17 +151,26 @@ def run_trainer(
     output_dir: Path,
     options: TrainingOptions,
     resume_from: str | None = None,
+    stop: StopRequest | None = None,
 ) -> TrainingOutcome:
-    """Train `model` on the examples; checkpoints go to `output_dir`, logs beside them."""
+    """Train `model` on the examples; checkpoints go to `output_dir`, logs beside them.
+
+    With `stop`, a Ctrl-C ends training after the current step with a checkpoint saved, and
+    `TrainingInterrupted` says where it is.
+    """
     if not train_examples:
         raise ConfigError(
             "no training examples left after tokenization; check the data and max_seq_length"
         )
     arguments = training_arguments(output_dir, options, has_validation=bool(eval_examples))
     log_callback = TrainingLogCallback(output_dir / TRAINING_LOG_FILE)
-    tensorboard = TensorBoardCallback()
-    tensorboard.logging_dir = str(output_dir / TENSORBOARD_DIR)
-    callbacks: list[TrainerCallback] = [log_callback, tensorboard]
+    callbacks: list[TrainerCallback] = [log_callback]
+    if "tensorboard" in options.report_to:
+        tensorboard = TensorBoardCallback()
+        tensorboard.logging_dir = str(output_dir / TENSORBOARD_DIR)
+        callbacks.append(tensorboard)
+    if stop is not None:
+        callbacks.append(SaveAndStopOnRequest(stop))
     if arguments.load_best_model_at_end and options.early_stopping_patience is not None:
         callbacks.append(
             EarlyStoppingCallback(options.early_stopping_patience, options.early_stopping_threshold)
@@ -178,6 +195,9 @@ def run_trainer(
         result = trainer.train(resume_from_checkpoint=resume_from)
     finally:
         trainer_logger.removeFilter(tied_weights_filter)
+    if stop is not None and stop.requested and trainer.state.global_step < trainer.state.max_steps:
+        step = trainer.state.global_step
+        raise TrainingInterrupted(output_dir / f"{PREFIX_CHECKPOINT_DIR}-{step}", step)
     outcome = TrainingOutcome(
         global_step=result.global_step,
         train_loss=result.training_loss,
@@ -220,6 +240,24 @@ class TiedWeightsWarningFilter(logging.Filter):
         except (SyntaxError, ValueError):
             return True
         return not (isinstance(missing, list) and missing and set(missing) <= self.tied)
+
+
+class SaveAndStopOnRequest(TrainerCallback):
+    """Ends training after the step in which Ctrl-C came, saving a checkpoint of that step.
+
+    The checkpoint holds the optimizer, scheduler and data position as a `save_steps` one does,
+    so a resumed run continues exactly where this one stopped.
+    """
+
+    def __init__(self, stop: StopRequest) -> None:
+        self.stop = stop
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if self.stop.requested:
+            control.should_save = True
+            control.should_training_stop = True
 
 
 class TrainingLogCallback(TrainerCallback):

@@ -1,8 +1,16 @@
-"""`halo-forge sft train|datasets`: options over YAML, dry run, command log, dataset table."""
+"""`halo-forge sft train|datasets`: options over YAML, dry run, command log, dataset table,
+a finished output kept unless --force, and Ctrl-C that saves a checkpoint to resume."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +21,7 @@ from halo_forge import ui
 from halo_forge.cli import sft_cmd
 from halo_forge.data.jsonl import write_jsonl
 from halo_forge.errors import ConfigError
+from halo_forge.training.trainer import TRAINING_LOG_FILE
 
 runner = CliRunner()
 
@@ -154,3 +163,84 @@ def test_set_with_a_mistyped_key_names_the_key_it_meant(tmp_path: Path) -> None:
     assert isinstance(result.exception, ConfigError)
     assert "output.save_stepz" in str(result.exception)
     assert "Did you mean 'save_steps'" in str(result.exception)
+
+
+def test_missing_data_fails_before_the_default_model_is_downloaded(tmp_path: Path) -> None:
+    # No --model: the default hub model, not in the cache of this offline suite.
+    result = runner.invoke(sft_cmd.app, ["train", "--output", str(tmp_path / "out")])
+
+    assert isinstance(result.exception, ConfigError), result.output
+    assert "--data FILE" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_a_finished_output_is_kept_unless_force_retrains_over_it(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    (output / "final_model").mkdir(parents=True)
+    (output / "final_model" / "weights-of-the-old-run").touch()
+    (output / "checkpoint-999").mkdir()
+    command = ["train", "--model", "builtin:tiny-coder", "--data", str(_data(tmp_path, count=4))]
+    command += ["--output", str(output), "--epochs", "1", "--batch-size", "2"]
+    command += ["--set", "data.validation_split=0"]
+
+    refused = runner.invoke(sft_cmd.app, command)
+    forced = runner.invoke(sft_cmd.app, [*command, "--force"])
+
+    assert isinstance(refused.exception, ConfigError)
+    assert "--force" in str(refused.exception)
+    assert forced.exit_code == 0, forced.output
+    assert (output / "final_model" / "adapter_config.json").is_file()
+    assert not (output / "final_model" / "weights-of-the-old-run").exists()
+    assert not (output / "checkpoint-999").exists()  # `--resume latest` must not pick it
+
+
+def _cli(*arguments: str) -> list[str]:
+    """`halo-forge ARGUMENTS` as a real process, with its Ctrl-C handling (`main`)."""
+    return [sys.executable, "-c", "from halo_forge.cli.main import main; main()", *arguments]
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_and_prints_the_command_that_resumes_it(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "out"
+    command = _cli("sft", "train", "--model", "builtin:tiny-coder")
+    command += ["--data", str(_data(tmp_path)), "--output", str(output), "--epochs", "3"]
+    command += ["--batch-size", "1", "--gradient-accumulation-steps", "1"]
+    command += ["--max-seq-length", "32", "--set", "data.validation_split=0"]
+    command += ["--set", "output.save_steps=1000", "--set", "output.logging_steps=1"]
+    wide = {**os.environ, "COLUMNS": "500"}  # paths and the command printed on one line
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=wide
+    )
+    deadline = time.monotonic() + 240
+    while not (output / TRAINING_LOG_FILE).is_file() and child.poll() is None:
+        assert time.monotonic() < deadline, "training logged no step in time"
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGINT)  # Ctrl-C a few steps into 24, far before the first save
+    printed, _ = child.communicate(timeout=240)
+
+    assert child.returncode == 130, printed[-3000:]
+    stopped = re.search(
+        r"interrupted at step (\d+): checkpoint saved in (\S+); resume with: (.+)", printed
+    )
+    assert stopped, printed[-3000:]
+    step, checkpoint, resume_command = int(stopped[1]), Path(stopped[2]), stopped[3].strip()
+    assert step < 24 and checkpoint == output / f"checkpoint-{step}"
+    assert (checkpoint / "optimizer.pt").is_file()
+    assert not (output / "final_model").exists()
+    assert resume_command.startswith("halo-forge sft train ")
+    assert "--resume latest" in resume_command
+
+    resumed = subprocess.run(
+        _cli(*shlex.split(resume_command)[1:]),
+        capture_output=True,
+        text=True,
+        env=wide,
+        timeout=300,
+    )
+
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert (output / "final_model" / "adapter_config.json").is_file()
+    logged_steps = [int(found) for found in re.findall(r"^step (\d+) ", resumed.stdout, re.M)]
+    assert logged_steps == list(range(step + 1, 25))  # continued after the checkpoint

@@ -1,8 +1,15 @@
-"""Loading models and adapters: device/dtype choice, and the adapter's own record of its base."""
+"""Loading models and adapters: device/dtype choice, the adapter's own record of its base, and
+errors that name the fix for missing paths, run folders and an unreachable hub."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,7 +130,112 @@ def test_adapter_config_without_base_is_a_model_error(tmp_path: Path) -> None:
 
 
 def test_missing_model_says_what_to_pass(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="Hugging Face model id"):
+    with pytest.raises(ModelError, match="Hugging Face id"):
         load_model(str(tmp_path / "no-such-model"))
     with pytest.raises(ModelError, match=TINY_MODEL_NAME):
         load_model("builtin:huge-coder")
+
+
+@pytest.mark.parametrize(
+    "name", ["./no-such-model", "~/no-such-model-dir", "runs//sft", "{tmp}/models/sft/final_model"]
+)
+def test_a_missing_local_path_is_no_such_model_directory_not_a_hub_error(
+    name: str, tmp_path: Path
+) -> None:
+    (tmp_path / "models").mkdir()  # `models/sft/...` below an existing directory is a path
+    name = name.format(tmp=tmp_path)
+
+    with pytest.raises(ModelError, match="no such model directory") as raised:
+        load_tokenizer(name)
+
+    assert name in str(raised.value)
+    assert "Repo id" not in str(raised.value)
+
+
+def test_an_sft_run_folder_names_its_final_model(tiny_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "sft-run"
+    shutil.copytree(tiny_dir, run / "final_model")
+    (run / "checkpoint-4").mkdir()
+
+    with pytest.raises(ModelError, match="training run folder") as raised:
+        load_model(str(run))
+
+    assert str(run / "final_model") in str(raised.value)
+    assert "sentencepiece" not in str(raised.value)
+
+
+def test_a_raft_run_folder_names_its_last_cycle_model(tmp_path: Path) -> None:
+    for cycle in (1, 2, 10):
+        (tmp_path / f"cycle_{cycle}_final").mkdir()
+    (tmp_path / "cycle_10").mkdir()
+
+    with pytest.raises(ModelError, match="training run folder") as raised:
+        resolve_model_source(str(tmp_path))
+
+    assert str(tmp_path / "cycle_10_final") in str(raised.value)
+    assert "cycle_2_final" not in str(raised.value)
+
+
+def test_final_model_of_an_unfinished_run_names_its_newest_checkpoint(tmp_path: Path) -> None:
+    for step in (4, 12):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+
+    with pytest.raises(ModelError, match="no such model directory") as raised:
+        resolve_model_source(str(tmp_path / "final_model"))
+
+    assert f"did you mean {tmp_path / 'checkpoint-12'}" in str(raised.value)
+
+
+def test_a_directory_without_a_model_says_which_files_are_missing(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"neither config\.json nor adapter_config\.json"):
+        load_model(str(tmp_path))
+
+
+def test_an_uncached_hub_id_offline_fails_at_once_naming_the_fix() -> None:
+    assert os.environ["HF_HUB_OFFLINE"] == "1"  # set for the whole suite in conftest.py
+    started = time.monotonic()
+
+    with pytest.raises(ModelError) as raised:
+        load_model("halo-forge-tests/never-downloaded")
+
+    assert time.monotonic() - started < 2
+    message = str(raised.value)
+    assert "'halo-forge-tests/never-downloaded'" in message
+    assert "HF_HUB_OFFLINE=1 is set" in message
+    assert "hf download halo-forge-tests/never-downloaded" in message
+    assert "local model directory" in message
+
+
+@pytest.mark.slow
+def test_an_unreachable_hub_fails_in_seconds_without_retrying(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    environment = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
+    environment["HF_ENDPOINT"] = f"http://127.0.0.1:{closed_port}"
+    environment["HF_HOME"] = str(tmp_path / "huggingface")  # an empty cache
+    script = (
+        "import json, time\n"
+        "from halo_forge.errors import ModelError\n"
+        "from halo_forge.models import load_tokenizer\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        "    load_tokenizer('halo-forge-tests/never-downloaded')\n"
+        "except ModelError as error:\n"
+        "    print(json.dumps({'seconds': time.monotonic() - started, 'error': str(error)}))\n"
+    )
+
+    finished = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=180,
+        check=True,
+    )
+
+    outcome = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert outcome["seconds"] < 5, outcome  # the hub client alone retries for ~20 s per file
+    assert "cannot download model 'halo-forge-tests/never-downloaded'" in outcome["error"]
+    assert f"127.0.0.1:{closed_port}" in outcome["error"]
+    assert "pass a local model directory" in outcome["error"]

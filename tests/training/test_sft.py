@@ -219,6 +219,68 @@ def test_data_source_must_be_exactly_one_of_file_and_dataset(tmp_path: Path) -> 
         run_sft(_config(tmp_path), resume="latest")
 
 
+def test_a_missing_data_source_fails_before_the_model_is_fetched(tmp_path: Path) -> None:
+    # Not in the cache, and the suite runs offline: touching the model would be a ModelError.
+    config = load_config(
+        SFTConfig,
+        None,
+        {"model.name": "halo-forge-tests/never-downloaded", "output.dir": str(tmp_path)},
+    )
+
+    with pytest.raises(ConfigError, match="--data FILE"):
+        plan_sft(config)
+    with pytest.raises(ConfigError, match="--data FILE"):
+        run_sft(config)
+
+
+def test_training_into_a_finished_output_is_refused_without_force(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    final_model = Path(config.output.dir) / "final_model"
+    final_model.mkdir(parents=True)
+
+    with pytest.raises(ConfigError, match="--force") as raised:
+        run_sft(config)
+
+    assert str(final_model) in str(raised.value)
+    assert final_model.is_dir()
+    with pytest.raises(ConfigError, match="no checkpoint"):  # resuming is still allowed
+        run_sft(config, resume="latest")
+
+
+def test_report_to_takes_one_name_and_keeps_none_alone(tmp_path: Path) -> None:
+    assert _config(tmp_path).training.report_to == ["tensorboard"]
+    assert _config(tmp_path, **{"training.report_to": "none"}).training.report_to == ["none"]
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        _config(tmp_path, **{"training.report_to": ["none", "tensorboard"]})
+    with pytest.raises(ConfigError, match="'tensorboard', 'wandb' or 'none'"):
+        _config(tmp_path, **{"training.report_to": ["mlflow"]})
+
+
+@pytest.mark.slow
+def test_report_to_wandb_writes_an_offline_run_instead_of_tensorboard_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wandb  # the `wandb` extra: a test environment without it fails here, not silently
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    config = _config(
+        tmp_path, records=8, **{"training.num_train_epochs": 1, "training.report_to": ["wandb"]}
+    )
+
+    try:
+        result = run_sft(config)
+    finally:
+        wandb.finish()
+
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    assert list(runs[0].glob("run-*.wandb"))
+    assert not list(result.output_dir.glob("logs/events.out.tfevents.*"))
+    assert len(_training_log(result.output_dir)["train"]) == 2  # halo-forge's own log stays
+
+
 @pytest.mark.slow
 def test_gradient_checkpointing_reaches_the_trainer_and_keeps_the_losses(tmp_path: Path) -> None:
     settings = {"training.num_train_epochs": 1}
