@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PIP_TORCH_ARGS ?=
-EXTRAS ?= dev,llm
+EXTRAS ?= dev,llm,wandb
 STAMP := $(VENV)/.halo-forge-installed
 
 .PHONY: setup system-deps test demo lint format docs clean

@@ -15,6 +15,8 @@ from typing import Any
 import typer
 import yaml
 
+from halo_forge.config.loader import parse_yaml_value
+
 SFT_OPTION_KEYS: dict[str, str] = {
     "model": "model.name",
     "data": "data.train_file",
@@ -86,7 +88,7 @@ def parse_key_values(assignments: Sequence[str], option: str) -> dict[str, Any]:
                 f"{assignment!r} is not KEY=VALUE (e.g. {option} run_timeout=2)", param_hint=option
             )
         try:
-            options[key.strip()] = yaml.safe_load(raw_value) if raw_value else ""
+            options[key.strip()] = parse_yaml_value(raw_value) if raw_value else ""
         except yaml.YAMLError as error:
             raise typer.BadParameter(f"{assignment!r}: value is not valid YAML ({error})") from None
     return options

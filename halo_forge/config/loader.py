@@ -45,6 +45,11 @@ _NumberAwareLoader.add_implicit_resolver(
 )
 
 
+def parse_yaml_value(text: str) -> Any:
+    """One YAML value as a config file would read it (`5e-5` is a float), for `--set KEY=VALUE`."""
+    return yaml.load(text, Loader=_NumberAwareLoader)
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; errors name the file and line."""
     path = Path(path)

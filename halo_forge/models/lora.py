@@ -8,9 +8,6 @@ tokenizer files: everything `PeftModel.from_pretrained` and `halo_forge.models.l
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from halo_forge import ui
 from halo_forge.config.models import LoRASection
 from halo_forge.errors import ModelError
 from halo_forge.models.loading import load_model, peft_deprecations_silenced
+from halo_forge.paths import replacing_directory
 
 # Saving an adapter, PEFT looks up its base's config.json to see whether the vocabulary grew. A
 # base recorded as `builtin:tiny-coder` is neither a directory nor a Hub id, so PEFT warns at
@@ -121,16 +119,8 @@ def merge_adapter(
     )
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
+    with replacing_directory(output_dir) as staging:
         save_model(model, tokenizer, staging)
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        os.replace(staging, output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output_dir
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from filelock import FileLock
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from halo_forge.paths import cache_root
+from halo_forge.paths import cache_root, replacing_directory
 
 TINY_MODEL_NAME = "builtin:tiny-coder"
 
@@ -107,15 +105,8 @@ def ensure_tiny_model() -> Path:
     with FileLock(str(target.parent / "tiny-coder.lock")):
         if _is_current_build(target):  # another process built it while we waited
             return target
-        staging = Path(tempfile.mkdtemp(prefix=".tiny-coder-", dir=target.parent))
-        try:
+        with replacing_directory(target) as staging:
             build_tiny_model(staging)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     return target
 
 

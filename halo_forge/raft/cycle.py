@@ -16,18 +16,16 @@ is tested with a plain function as the sampler.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from halo_forge import ui
 from halo_forge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
 from halo_forge.data.records import PromptRecord
+from halo_forge.training.interrupt import StopRequest
 from halo_forge.verifiers.base import RewardLevel, Verifier
 from halo_forge.verifiers.language_names import reported_language
 
@@ -92,38 +90,6 @@ class CyclePrompt:
 def prompt_key(index: int, record: PromptRecord) -> str:
     """A key that names the prompt across cycles: its position, plus its task id if it has one."""
     return f"{index}:{record.task_id}" if record.task_id is not None else str(index)
-
-
-class StopRequest:
-    """Turns the first Ctrl-C (SIGINT) into a request to stop after the current batch.
-
-    Work in flight finishes and is written, then `raise_if_requested` raises KeyboardInterrupt.
-    A second Ctrl-C interrupts at once. Outside the main thread no handler is installed.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        ui.echo("Ctrl-C: stopping after the current batch (again to stop now)", style="yellow")
-
-    def raise_if_requested(self) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
 
 
 def expected_samples(prompts: Sequence[CyclePrompt], samples_per_prompt: int) -> int:

@@ -34,6 +34,7 @@ _NOT_FINGERPRINTED = (
     "raft.num_cycles",
     "training.dataloader_num_workers",
     "training.dataloader_pin_memory",
+    "training.report_to",
 )
 
 

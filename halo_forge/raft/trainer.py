@@ -403,6 +403,7 @@ class RAFTTrainer:
             device=self.device,
             dataloader_num_workers=training.dataloader_num_workers,
             dataloader_pin_memory=training.dataloader_pin_memory,
+            report_to=training.report_to,
             lora=lora,
         )
         timing = {

@@ -41,7 +41,7 @@ from halo_forge.config.models import LoRASection, SFTConfig
 from halo_forge.data.jsonl import write_json
 from halo_forge.data.records import Record, RecordKind, parse_record, read_records
 from halo_forge.data.split import split_records
-from halo_forge.data.templates import Template
+from halo_forge.data.templates import Template, foreign_template_markers, record_text
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.models.loading import (
     FINAL_MODEL_DIR,
@@ -162,6 +162,11 @@ def training_options(config: SFTConfig, device: str | None = None) -> TrainingOp
 def _split_and_tokenize(
     config: SFTConfig, records: list[Record], tokenizer: PreTrainedTokenizerBase
 ) -> tuple[TokenizedSFTData, TokenizedSFTData]:
+    warning = foreign_template_markers(
+        [record_text(record) for record in records], getattr(tokenizer, "chat_template", None)
+    )
+    if warning:
+        ui.echo(f"warning: {warning}", style="yellow")
     validation_fraction = config.data.validation_split
     if validation_fraction > 0 and len(records) >= 2:
         train_records, validation_records = split_records(

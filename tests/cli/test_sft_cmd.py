@@ -244,3 +244,21 @@ def test_ctrl_c_saves_a_checkpoint_and_prints_the_command_that_resumes_it(
     assert (output / "final_model" / "adapter_config.json").is_file()
     logged_steps = [int(found) for found in re.findall(r"^step (\d+) ", resumed.stdout, re.M)]
     assert logged_steps == list(range(step + 1, 25))  # continued after the checkpoint
+
+
+def test_data_in_another_models_chat_template_gets_a_warning(tmp_path: Path) -> None:
+    llama3_turn = (
+        "<|start_header_id|>user<|end_header_id|>\n\nPrint 7.<|eot_id|>"
+        '<|start_header_id|>assistant<|end_header_id|>\n\nputs("7");<|eot_id|>'
+    )
+    data = tmp_path / "llama3.jsonl"
+    write_jsonl(data, [{"text": llama3_turn}] * 4)
+
+    result = runner.invoke(
+        sft_cmd.app,
+        ["train", "--model", "builtin:tiny-coder", "--data", str(data), "--dry-run"],
+        env={"COLUMNS": "240"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "Llama" in result.output

@@ -134,9 +134,10 @@ def test_help_lists_the_verifiers() -> None:
 
 def test_set_values_are_read_as_yaml() -> None:
     assert parse_key_values(
-        ["run_timeout=2.5", "flags=[-O1, -Wall]", "link=false", "x="], "--set"
+        ["run_timeout=2.5", "flags=[-O1, -Wall]", "link=false", "x=", "lr=5e-5"], "--set"
     ) == {
         "run_timeout": 2.5,
+        "lr": 5e-5,  # a float, as in a config file (plain YAML 1.1 reads a string)
         "flags": ["-O1", "-Wall"],
         "link": False,
         "x": "",
