@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from verifiers.ssh_server import start_build_host, stop_build_host
 
-from halo_forge.verifiers.remote_ssh import SSHConnection, SSHTarget, sftp_quote
+from halo_forge.verifiers.remote.ssh import SSHConnection, SSHTarget, sftp_quote
 
 
 def seconds_per_command(run: Callable[[], object], commands: int) -> float:

@@ -64,7 +64,7 @@ def lost_colon(code: str) -> str:
 
 
 def load(path: Path, limit: int | None) -> tuple[list, list[str], list[str], dict[str, list[str]]]:
-    from halo_forge.verifiers.benchmark_tasks import TaskSet
+    from halo_forge.verifiers.python.benchmark_tasks import TaskSet
 
     tasks = list(TaskSet.load(path))[:limit]
     solutions = [task.reference_solution for task in tasks]
@@ -100,7 +100,7 @@ def verifier_passes(
     codes: list[str], task_ids: list[str], workers: int, path: Path
 ) -> tuple[float, float, list[bool]]:
     """(seconds on fresh servers, seconds on warm servers, verdicts)."""
-    from halo_forge.verifiers.python_tests import MBPPVerifier
+    from halo_forge.verifiers.python.verifiers import MBPPVerifier
 
     started = time.perf_counter()
     with MBPPVerifier(
@@ -116,7 +116,7 @@ def verifier_passes(
 
 def check_verdicts(tasks: list, failing: dict[str, list[str]], workers: int, path: Path) -> dict:
     """Reference solutions pass (but the known broken one); every variant fails."""
-    from halo_forge.verifiers.python_tests import MBPPVerifier
+    from halo_forge.verifiers.python.verifiers import MBPPVerifier
 
     ids = [task.task_id for task in tasks]
     report: dict = {}

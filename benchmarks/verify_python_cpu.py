@@ -52,7 +52,7 @@ def main() -> int:
         print(f"needs a writable cgroup v1 cpuacct hierarchy at {CPUACCT} (run as root)")
         return 2
 
-    from halo_forge.verifiers.python_tests import MBPPVerifier
+    from halo_forge.verifiers.python.verifiers import MBPPVerifier
 
     tasks, solutions, wrong, _ = load(args.data, args.limit)
     codes = solutions + wrong

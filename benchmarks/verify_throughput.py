@@ -1,7 +1,7 @@
 """Verification throughput: GCCVerifier against the naive reference, on real CodeForces programs.
 
 Samples: the 500 C++17 solutions of ../shared/data/codeforces_cpp/solutions.jsonl plus broken
-variants of them (`halo_forge.verifiers.mutations`), so both verdicts occur.
+variants of them (`tests.verifiers.mutations`), so both verdicts occur.
 
 Measured in the same run, each the median of `--repeats` runs, with `--workers` threads:
 - naive baseline: what the reference implementation does, one `g++ -std=c++17 -O2 prog.cpp
@@ -51,7 +51,7 @@ class Verdict:
 
 def load_samples(path: Path, limit: int | None, variants_per_program: int) -> list[str]:
     from halo_forge.data.jsonl import read_jsonl
-    from halo_forge.verifiers.mutations import broken_variant
+    from tests.verifiers.mutations import broken_variant
 
     solutions = [record["solution"] for record in read_jsonl(path)][:limit]
     samples = list(solutions)
@@ -101,7 +101,7 @@ def verifier_passes(
     samples: list[str], workers: int, run: bool, link: bool = True
 ) -> tuple[float, float, list[Verdict], dict[str, int]]:
     """One cold and one warm pass of GCCVerifier on a fresh cache directory."""
-    from halo_forge.verifiers.compile import GCCVerifier
+    from halo_forge.verifiers.cpp.compile import GCCVerifier
 
     with tempfile.TemporaryDirectory(prefix="verify-cache-") as cache_dir:
         os.environ["HALO_FORGE_CACHE_DIR"] = cache_dir

@@ -9,17 +9,15 @@ first use, so `import halo_forge.rlvr.verifiers` never loads torch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from halo_forge.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from halo_forge.raft.trainer import RAFTResult, RAFTTrainer
+    from halo_forge.raft.loop import RAFTResult, RAFTTrainer
+
+_EXPORTS = {"RAFTResult": "loop", "RAFTTrainer": "loop"}
 
 __all__ = ["RAFTResult", "RAFTTrainer"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from halo_forge.raft import trainer
-
-        return getattr(trainer, name)
-    raise AttributeError(f"module 'halo_forge.rlvr' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, under="halo_forge.raft")

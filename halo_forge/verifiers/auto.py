@@ -34,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import RewardLevel, Verifier, VerifyResult
+from halo_forge.verifiers.batch import sample_contexts
 from halo_forge.verifiers.extract import fenced_blocks
 from halo_forge.verifiers.language_names import UNKNOWN_LANGUAGE, normalise_language
-from halo_forge.verifiers.pool import sample_contexts
 from halo_forge.verifiers.registry import (
     available_verifiers,
     build_verifier_from_config,
@@ -174,6 +174,8 @@ class AutoVerifier(Verifier):
             details=f"{reason} ({fix})",
             error=reason,
             metadata={"language": language, "stage": "dispatch"},
+            stage="dispatch",
+            compiled=None,  # no verifier looked at the program
         )
 
     def cleanup(self) -> None:

@@ -1,100 +1,40 @@
 """The reward contract: every verifier turns a program into a `VerifyResult` on one graduated scale.
 
-Rewards are graduated, never just 0/1, so that RAFT can tell "almost compiles" from "garbage"
-and rank samples that all fail the tests. Compile verifiers use `RewardLevel`; test verifiers
-score the fraction of tests that pass with `reward_from_pass_fraction`.
+`Verifier` is what a verifier implements; the result types it returns (`VerifyResult`,
+`RewardLevel`, `reward_from_pass_fraction`) are defined in `result.py`, which the batch runner
+and the result cache use without depending on this module, and are part of this contract too.
 """
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
-from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from halo_forge.verifiers.extract import extract_code
+from halo_forge.verifiers.result import (
+    ERROR_EXCERPT_CHARS,
+    STAGES,
+    RewardLevel,
+    Stage,
+    VerifyResult,
+    compiled_of,
+    reward_from_pass_fraction,
+)
 
+__all__ = [
+    "ERROR_EXCERPT_CHARS",
+    "STAGES",
+    "RewardLevel",
+    "Stage",
+    "Verifier",
+    "VerifyResult",
+    "compiled_of",
+    "reward_from_pass_fraction",
+]
 
-class RewardLevel(float, Enum):
-    """The graduated scale of compile-and-run rewards (documented in docs/, tested in tests/)."""
-
-    SYNTAX_ERROR = 0.0
-    MISSING_DECLARATION = 0.1  # missing include, undeclared name
-    SEMANTIC_ERROR = 0.2  # type errors and other semantic errors
-    COMPILE_WARNINGS = 0.3
-    COMPILE_CLEAN = 0.5
-    RUNTIME_FAILURE = 0.6  # runs but crashes or times out
-    WRONG_OUTPUT = 0.7  # runs to completion, wrong output
-    PARTIAL_OUTPUT = 0.8  # some test cases pass
-    CORRECT = 1.0
-
-    # Names of the documented API, kept as aliases of the members above.
-    FAILURE = 0.0
-    RUNS_NO_CRASH = 0.7
-    CORRECT_OUTPUT = 1.0
-
-    @classmethod
-    def from_compile_result(cls, success: bool, has_warnings: bool) -> RewardLevel:
-        """Reward of a compile-only check without diagnostics to classify a failure by."""
-        if not success:
-            return cls.FAILURE
-        return cls.COMPILE_WARNINGS if has_warnings else cls.COMPILE_CLEAN
-
-    @classmethod
-    def from_execution_result(cls, compiles: bool, runs: bool, correct: bool) -> RewardLevel:
-        """Reward of a compile-and-run check."""
-        if not compiles:
-            return cls.FAILURE
-        if not runs:
-            return cls.RUNTIME_FAILURE
-        return cls.CORRECT if correct else cls.WRONG_OUTPUT
-
-
-def reward_from_pass_fraction(passed: int, total: int) -> float:
-    """Test verifiers' scale: all 1.0, >=75% 0.75, >=50% 0.5, some 0.25, none 0.0."""
-    if total <= 0 or passed <= 0:
-        return 0.0
-    if passed >= total:
-        return 1.0
-    fraction = passed / total
-    if fraction >= 0.75:
-        return 0.75
-    if fraction >= 0.5:
-        return 0.5
-    return 0.25
-
-
-#: Longest tool output (compiler diagnostics, run failures) kept in a result's `error`; the
-#: start holds the first error.
-ERROR_EXCERPT_CHARS = 2000
-
-
-@dataclass
-class VerifyResult:
-    """Outcome of verifying one program; JSON-serialisable through `to_dict`/`from_dict`."""
-
-    success: bool
-    reward: float
-    details: str = ""
-    error: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.reward = float(self.reward)  # a RewardLevel member serialises as a plain number
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VerifyResult:
-        return cls(
-            success=bool(data["success"]),
-            reward=float(data["reward"]),
-            details=data.get("details", ""),
-            error=data.get("error"),
-            metadata=dict(data.get("metadata") or {}),
-        )
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class Verifier(ABC):
@@ -105,6 +45,9 @@ class Verifier(ABC):
     parallel through `verify_batch`. Use as a context manager so `cleanup` runs.
     """
 
+    #: The registered name and options model, set by `register_verifier` (absent otherwise).
+    verifier_name: ClassVar[str]
+    options_model: ClassVar[type[BaseModel]]
     #: Fenced-block language tags this verifier accepts when extracting code; empty = any.
     languages: tuple[str, ...] = ()
     #: Context keys that can change a result. The pool deduplicates and caches on the extracted
@@ -139,7 +82,8 @@ class Verifier(ABC):
         contexts: list[dict[str, Any]] | None = None,
     ) -> list[VerifyResult]:
         """Verify many outputs in parallel; results come back in input order."""
-        from halo_forge.verifiers.pool import run_batch
+        # Imported here: the thread pool and progress bar load only once a batch runs.
+        from halo_forge.verifiers.batch import run_batch
 
         return run_batch(self, codes, prompts=prompts, task_ids=task_ids, contexts=contexts)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from halo_forge.paths import cache_root
-from halo_forge.verifiers.base import VerifyResult
+from halo_forge.verifiers.result import VerifyResult
 
 #: Bumped when the stored format or the meaning of a result changes, retiring every old entry.
 CACHE_FORMAT_VERSION = 1

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import Verifier, VerifyResult
+from halo_forge.verifiers.build.testcases import describe_failure
 from halo_forge.verifiers.registry import (
     build_verifier_from_config,
     register_verifier,
@@ -32,7 +33,6 @@ from halo_forge.verifiers.registry import (
     verifier_config_problems,
 )
 from halo_forge.verifiers.sandbox import SANDBOX_PATH, Sandbox, SandboxLimits
-from halo_forge.verifiers.testcases import describe_failure
 
 OUTPUT_EXCERPT_CHARS = 2000
 
@@ -159,6 +159,8 @@ class SubprocessVerifier(Verifier):
                 "returncode": result.returncode,
                 "timed_out": result.timed_out,
             },
+            stage="run",
+            compiled=None,  # what the command checks is unknown here
         )
 
 
@@ -190,10 +192,13 @@ class ChainedVerifier(Verifier):
     def verify(self, code: str, **context: Any) -> VerifyResult:
         outcomes: list[dict[str, Any]] = []
         best_reward = 0.0
+        compiled: bool | None = None
         result = VerifyResult(success=False, reward=0.0)
         for index, stage in enumerate(self.stages):
             result = stage.verify(code, **context)
             best_reward = max(best_reward, result.reward)
+            if result.compiled is not None:
+                compiled = result.compiled
             outcomes.append(
                 {
                     "verifier": type(stage).__name__,
@@ -206,6 +211,7 @@ class ChainedVerifier(Verifier):
                 result.metadata["failed_stage"] = index
                 break
         result.reward = best_reward
+        result.compiled = compiled
         result.metadata["stages"] = outcomes
         return result
 

@@ -6,7 +6,7 @@ Records, fence tags and verifiers spell languages differently (`C++`, `cpp`, `cc
 
 from __future__ import annotations
 
-from halo_forge.verifiers.base import VerifyResult
+from halo_forge.verifiers.result import VerifyResult
 
 #: Spellings of language names (context values and fence tags) -> the canonical name.
 LANGUAGE_ALIASES = {

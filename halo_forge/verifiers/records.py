@@ -8,7 +8,7 @@ verifies the rest. Resuming is only sound with the same verifier settings: given
 `fingerprint` (see `verifier_fingerprint`), the output's settings are stored beside it in
 `<output>.fingerprint.json` and a run with other settings is refused, naming the changed keys,
 unless `force`, which then verifies every record again (with the same settings, `force`
-changes nothing: the run resumes).
+changes nothing: the run resumes). `summarise_records` gives the rates of a scored output.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from halo_forge import ui
 from halo_forge.config.fingerprint import compare_fingerprint, flatten_settings, store_fingerprint
 from halo_forge.data.jsonl import JsonlAppender
 from halo_forge.errors import DataError
-from halo_forge.verifiers.base import Verifier, VerifyResult
-from halo_forge.verifiers.pool import run_batch
+from halo_forge.verifiers.base import Verifier
+from halo_forge.verifiers.batch import run_batch
 from halo_forge.verifiers.registry import available_verifiers, validate_options
+from halo_forge.verifiers.result import VerifyResult, compile_rate, compiled_of
 
 #: Fields that may hold the model output, in order of preference.
 CODE_FIELDS = ("completion", "code", "text")
@@ -43,6 +44,42 @@ class VerifiedRecords:
     resumed: int  # records kept from an earlier run
     verified: int  # records verified by this call
     seconds: float  # time this call spent verifying
+
+
+@dataclass(frozen=True)
+class RecordsSummary:
+    """The rates of a scored output, for `halo-forge verify` and anyone reading one back."""
+
+    total: int
+    passed: int
+    compile_rate: float | None  # `compile_rate` of the records' `compiled_of` facts
+    compile_only: int  # records that carry checks which were not run (pass means compiled)
+    cached: int  # records served from the result cache
+
+    def lines(self) -> list[str]:
+        """Compile rate (where known), pass rate, a compile-only warning and cache hits."""
+        lines = [f"pass rate: {self.passed / self.total:.1%}" if self.total else "pass rate: -"]
+        if self.compile_rate is not None:
+            lines.insert(0, f"compile rate: {self.compile_rate:.1%}")
+        if self.compile_only:
+            lines.append(
+                f"compile-only: {self.compile_only} samples carry tests that were not run; "
+                "pass means compiled"
+            )
+        lines.append(f"served from cache: {self.cached}")
+        return lines
+
+
+def summarise_records(records: Sequence[Record]) -> RecordsSummary:
+    """The rates of scored records (`verify_records`' output); "compiled" is `compiled_of`'s."""
+    metadata = [record.get("metadata") or {} for record in records]
+    return RecordsSummary(
+        total=len(records),
+        passed=sum(bool(record["success"]) for record in records),
+        compile_rate=compile_rate(compiled_of(record) for record in records),
+        compile_only=sum(bool(entry.get("compile_only")) for entry in metadata),
+        cached=sum(bool(entry.get("cached")) for entry in metadata),
+    )
 
 
 def fingerprint_path_for(output: Path) -> Path:

@@ -1,8 +1,9 @@
 """Verifier names -> factories with typed options, for the CLI and YAML configs.
 
-A verifier module registers itself with a decorator::
+A verifier module registers itself with a decorator, the one place its name and options are
+declared (the decorator sets the class's `verifier_name` and `options_model`)::
 
-    @register_verifier("gcc", options=GCCOptions)
+    @register_verifier("gcc", options=CompileOptions)
     class GCCVerifier(CompileVerifier): ...
 
 and a config `verifier: {type: gcc, run_after_compile: true}` becomes
@@ -22,18 +23,19 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from halo_forge.config.loader import validation_problems
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import Verifier
 
 #: Modules whose import registers the built-in verifiers.
 _BUILTIN_MODULES = [
-    "halo_forge.verifiers.compile",
+    "halo_forge.verifiers.cpp.compile",
     "halo_forge.verifiers.custom",
-    "halo_forge.verifiers.python_tests",
-    "halo_forge.verifiers.remote",
-    "halo_forge.verifiers.rust",
-    "halo_forge.verifiers.go",
-    "halo_forge.verifiers.csharp",
+    "halo_forge.verifiers.python.verifiers",
+    "halo_forge.verifiers.remote.msvc",
+    "halo_forge.verifiers.languages.rust",
+    "halo_forge.verifiers.languages.go",
+    "halo_forge.verifiers.languages.csharp",
     "halo_forge.verifiers.auto",
 ]
 
@@ -58,7 +60,9 @@ _builtins_loaded = False
 def register_verifier(name: str, *, options: type[BaseModel]) -> Callable[[Factory], Factory]:
     """Register a verifier class (or factory) under `name`; its docstring's first line describes it.
 
-    The factory is called with the validated options as keyword arguments.
+    The factory is called with the validated options as keyword arguments. A class gets
+    `verifier_name = name` and `options_model = options`, which its cache fingerprint and its
+    own option checks read, so neither is written twice.
     """
 
     def decorate(factory: Factory) -> Factory:
@@ -72,6 +76,9 @@ def register_verifier(name: str, *, options: type[BaseModel]) -> Callable[[Facto
         _REGISTRY[name] = VerifierEntry(
             name=name, factory=factory, options=options, description=doc[0] if doc else name
         )
+        if isinstance(factory, type):
+            factory.verifier_name = name
+            factory.options_model = options
         return factory
 
     return decorate
@@ -118,19 +125,13 @@ def _validated(
     try:
         return model.model_validate(dict(options)), []
     except ValidationError as error:
-        allowed = list(model.model_fields)
-        problems = []
-        for issue in error.errors():
-            key = ".".join(str(part) for part in issue["loc"]) or "(options)"
-            if issue["type"] == "extra_forbidden":
-                problems.append(
-                    f"unknown option {key!r} (allowed: {', '.join(allowed)})"
-                    + _did_you_mean(key, allowed)
-                )
-            else:
-                value = issue.get("input")
-                message = issue["msg"].removeprefix("Value error, ")
-                problems.append(f"option {key!r}={value!r}: {message}")
+        problems = [
+            f"unknown option {problem.key_path!r} (allowed: {', '.join(problem.allowed_keys)})"
+            + (f"; did you mean {problem.suggestion!r}?" if problem.suggestion else "")
+            if problem.unknown_key
+            else f"option {problem.key_path or '(options)'!r}={problem.value!r}: {problem.message}"
+            for problem in validation_problems(error, model)
+        ]
         return None, problems
 
 

@@ -145,8 +145,8 @@ def test_documented_import_paths_work() -> None:
     from halo_forge.rlvr.verifiers import RewardLevel as LegacyRewardLevel
     from halo_forge.rlvr.verifiers.base import Verifier as LegacyVerifier
     from halo_forge.rlvr.verifiers.base import VerifyResult as LegacyVerifyResult
-    from halo_forge.verifiers import compile as compile_module
     from halo_forge.verifiers import custom
+    from halo_forge.verifiers.cpp import compile as compile_module
 
     assert LegacyVerifier is Verifier and LegacyVerifyResult is VerifyResult
     assert LegacyRewardLevel is RewardLevel
@@ -166,7 +166,7 @@ def test_documented_test_verifier_imports_work() -> None:
         PytestVerifier,
         UnittestVerifier,
     )
-    from halo_forge.verifiers import python_tests
+    from halo_forge.verifiers.python import verifiers as python_tests
 
     assert PytestVerifier is python_tests.PytestVerifier
     assert UnittestVerifier is python_tests.UnittestVerifier

@@ -9,7 +9,7 @@ import pytest
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import RewardLevel
-from halo_forge.verifiers.compile import GCCVerifier
+from halo_forge.verifiers.cpp.compile import GCCVerifier
 from halo_forge.verifiers.custom import ChainedVerifier, SubprocessVerifier
 from halo_forge.verifiers.registry import build_verifier_from_config
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers import registry
 from halo_forge.verifiers.base import Verifier, VerifyResult
-from halo_forge.verifiers.compile import ClangVerifier, GCCVerifier, MinGWVerifier
+from halo_forge.verifiers.cpp.compile import ClangVerifier, GCCVerifier, MinGWVerifier
 from halo_forge.verifiers.custom import SubprocessVerifier
 
 

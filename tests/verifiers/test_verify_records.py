@@ -10,7 +10,7 @@ import pytest
 
 from halo_forge.errors import ConfigError
 from halo_forge.verifiers.base import Verifier, VerifyResult
-from halo_forge.verifiers.compile import GCCVerifier
+from halo_forge.verifiers.cpp.compile import GCCVerifier
 from halo_forge.verifiers.records import (
     fingerprint_path_for,
     verifier_fingerprint,

@@ -6,18 +6,11 @@ there, so `from halo_forge.rlvr.verifiers import GCCVerifier` loads only the com
 
 from __future__ import annotations
 
-from typing import Any
-
 import halo_forge.verifiers as _verifiers
+from halo_forge.lazy_exports import lazy_exports
 
 __all__ = list(_verifiers.__all__)
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(_verifiers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__, dict.fromkeys(__all__, "verifiers"), under="halo_forge"
+)

@@ -1,0 +1,337 @@
+"""The warm fork server: a small Python process in the sandbox that forks one child per sample.
+
+Starting an interpreter costs ~25 ms of CPU; forking a warm one costs well under a millisecond,
+if the warm one stays small. So `runner` starts `serve` with `sys.executable -I` (and
+`-S` unless pytest is needed) through `Sandbox.spawn`, and nothing here imports threading,
+logging, subprocess or random: their fork hooks (`os.register_at_fork`) run in every child and
+tripled the cost of a fork. The server imports the harness and the modules it is told to
+preload, then answers requests one at a time:
+
+    stdin:  one JSON request per line   {"mode": ..., "code": ..., "limits": {...}, ...}
+    stdout: one JSON response per line  {"records": [[kind, index, message], ...], ...}
+
+Per request it compiles the program and its tests (trusted code, before the fork), makes the
+sample's empty directory and three channels (a report pipe, a memory file for the token, a pipe
+to say "go"), forks, admits the child to its confinement (`ChildConfinement`: cgroup and
+rlimits, set up once per server), draws the token once the child exists (so the token never
+sits in the child's copy of this process's memory), and waits for the child to exit or pass
+its deadline, reading its records. Every record must carry the token; the first one that does
+not ends the run as tampered with. Everything the child started is killed
+(`ChildConfinement.release`) before the response goes out, so nothing outlives its sample. The
+records are returned as they came; scoring them is the verifier's job (`scoring`).
+
+Every page this process writes after a fork is copied first, so the per-sample path does
+little in Python, and the garbage collector stays off here (frozen before each fork, back on
+in each child) as the `gc.freeze` documentation recommends.
+"""
+
+from __future__ import annotations
+
+import gc
+import hmac
+import json
+import os
+import select
+import shutil
+import sys
+import time
+from typing import Any
+
+from halo_forge.verifiers.python.harness import compile_sample, install_standard_streams, run_child
+from halo_forge.verifiers.python.protocol import (
+    COUNT,
+    DONE,
+    FAILED,
+    PASSED,
+    PROGRAM_ERROR,
+    TOKEN_BYTES,
+)
+from halo_forge.verifiers.sandbox.confine import ChildConfinement
+from halo_forge.verifiers.sandbox.limits import SandboxLimits
+
+_MAX_REPORT_BYTES = 4 * 1024 * 1024  # more than this is a flood, not a report
+_MAX_HEADER_BYTES = 64
+_CAPTURE_BYTES_DEFAULT = 1_000_000
+_RECORD_KINDS = frozenset({PASSED, FAILED, COUNT, PROGRAM_ERROR, DONE})
+_DRAIN_EVERY_S = 0.02  # a 64 KiB pipe holds 64 records of the longest kind
+_COLLECT_EVERY = 1000
+
+
+def _memory_file(name: str, content: bytes = b"") -> int:
+    descriptor = os.memfd_create(name, 0)
+    if content:
+        os.write(descriptor, content)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+    return descriptor
+
+
+def _read_memory_file(descriptor: int, limit: int) -> tuple[str, bool]:
+    size = os.fstat(descriptor).st_size
+    data = os.pread(descriptor, min(size, limit), 0)
+    return data.decode("utf-8", "replace"), size > limit
+
+
+class RecordReader:
+    """Parses `KIND INDEX LENGTH\\n<message><token>` records and checks every token."""
+
+    def __init__(self, token: bytes, token_bytes: int, kinds: frozenset[bytes]) -> None:
+        self.token = token
+        self.token_bytes = token_bytes
+        self.kinds = kinds
+        self.buffer = bytearray()
+        self.records: list[list[Any]] = []
+        self.received = 0
+        self.done = False
+        self.tampered: str | None = None
+
+    def feed(self, data: bytes, done_kind: bytes) -> None:
+        self.received += len(data)
+        if self.received > _MAX_REPORT_BYTES:
+            self.tampered = "the report channel was flooded"
+            return
+        self.buffer += data
+        while not self.done and self.tampered is None:
+            newline = self.buffer.find(b"\n", 0, _MAX_HEADER_BYTES)
+            if newline < 0:
+                if len(self.buffer) >= _MAX_HEADER_BYTES:
+                    self.tampered = "a malformed record was written to the report channel"
+                return
+            parts = bytes(self.buffer[:newline]).split(b" ")
+            if (
+                len(parts) != 3
+                or parts[0] not in self.kinds
+                or not parts[1].isdigit()
+                or not parts[2].isdigit()
+            ):
+                self.tampered = "a malformed record was written to the report channel"
+                return
+            length = int(parts[2])
+            end = newline + 1 + length + self.token_bytes
+            if len(self.buffer) < end:
+                return
+            message = bytes(self.buffer[newline + 1 : newline + 1 + length])
+            token = bytes(self.buffer[end - self.token_bytes : end])
+            del self.buffer[:end]
+            if not hmac.compare_digest(token, self.token):
+                self.tampered = "a record without the run's token was written to the report channel"
+                return
+            kind = parts[0]
+            self.records.append([kind.decode(), int(parts[1]), message.decode("utf-8", "replace")])
+            self.done = kind == done_kind
+
+
+def _collect(reader: RecordReader, report_fd: int, process_fd: int, deadline: float) -> bool:
+    """Wait for the child's exit, DONE or the deadline; True if the deadline passed first.
+
+    The report is read when the child has exited, and every `_DRAIN_EVERY_S` before that so
+    that a long report never fills the pipe: while the child lives, each page this process
+    writes is copied first (copy-on-write), so it sleeps rather than parse record by record.
+    """
+    os.set_blocking(report_fd, False)
+    while True:
+        remaining = deadline - time.monotonic()
+        exited = (
+            remaining > 0 and select.select([process_fd], [], [], min(remaining, _DRAIN_EVERY_S))[0]
+        )
+        _drain(reader, report_fd)
+        if exited or reader.tampered is not None:
+            return False
+        if remaining <= 0:
+            return not reader.done
+
+
+def _drain(reader: RecordReader, report_fd: int) -> None:
+    """Feed the reader everything the report pipe holds now."""
+    while not reader.done and reader.tampered is None:
+        try:
+            data = os.read(report_fd, 65536)
+        except BlockingIOError:
+            return
+        if not data:
+            return
+        reader.feed(data, DONE)
+
+
+def _describe_exit(status: int | None) -> str:
+    if status is None:
+        return "killed"
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
+
+
+class SampleRunner:
+    """The server's side of each sample, with what every sample shares made once.
+
+    The children's confinement (cgroup discovery, their group, their rlimits) is set up at the
+    first request. Each child works in `<scratch>/sample`, made empty before it is forked and
+    removed after it (one child at a time, so one path serves all): HOME and TMPDIR point
+    there once, in this process, and each child inherits them with its working directory.
+    The scratch directory lives where the runner says (a tmpfs under bubblewrap: making and
+    removing a directory on a disk costs milliseconds).
+    """
+
+    def __init__(self, scratch: str) -> None:
+        self.scratch = scratch
+        self.sample_directory = f"{scratch}/sample"
+        os.environ["HOME"] = os.environ["TMPDIR"] = self.sample_directory
+        tempfile = sys.modules.get("tempfile")  # loaded by a preloaded module, maybe
+        if tempfile is not None:
+            tempfile.tempdir = None  # recomputed from TMPDIR on next use
+        self.null = os.open(os.devnull, os.O_RDWR)
+        self.confinement: ChildConfinement | None = None
+        self.samples = 0
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Fork a confined child for one request and return its authenticated records."""
+        limits = SandboxLimits(**request["limits"])
+        if self.confinement is None:
+            self.confinement = ChildConfinement(limits)
+        elif self.confinement.limits != limits:
+            self.confinement.set_limits(limits)
+        self.samples += 1
+        if self.samples % _COLLECT_EVERY == 0:
+            gc.unfreeze()  # collect what the frozen generation has gathered since the last time
+            gc.collect()
+        self._make_sample_directory()
+        opened: set[int] = set()  # this sample's descriptors, closed whatever happens
+        try:
+            return self._fork_and_collect(request, limits, self.confinement, opened)
+        finally:
+            for descriptor in opened:
+                os.close(descriptor)
+            self._remove_sample_directory()
+
+    def _make_sample_directory(self) -> None:
+        try:
+            os.mkdir(self.sample_directory, 0o700)
+        except FileExistsError:  # the last sample's could not be removed
+            self._remove_sample_directory()
+            os.mkdir(self.sample_directory, 0o700)
+        os.chdir(self.sample_directory)
+
+    def _remove_sample_directory(self) -> None:
+        os.chdir(self.scratch)
+        try:
+            os.rmdir(self.sample_directory)  # the usual case: the sample left nothing behind
+        except OSError:
+            shutil.rmtree(self.sample_directory, ignore_errors=True)
+            if os.path.lexists(self.sample_directory):  # made unremovable: out of the way
+                os.rename(self.sample_directory, f"{self.scratch}/abandoned-{self.samples}")
+
+    def _fork_and_collect(
+        self,
+        request: dict[str, Any],
+        limits: SandboxLimits,
+        confinement: ChildConfinement,
+        opened: set[int],
+    ) -> dict[str, Any]:
+        capture = request["mode"] == "script"
+        capture_limit = limits.max_output_bytes or _CAPTURE_BYTES_DEFAULT
+        null = self.null
+        report_read, report_write = os.pipe()
+        go_read, go_write = os.pipe()
+        opened.update((report_read, report_write, go_read, go_write))
+        token_fd = _memory_file("token")
+        opened.add(token_fd)
+        stdin_fd = stdout_fd = stderr_fd = null
+        if capture:
+            stdin_fd = _memory_file("stdin", request.get("stdin", "").encode())
+            stdout_fd, stderr_fd = _memory_file("stdout"), _memory_file("stderr")
+            opened.update((stdin_fd, stdout_fd, stderr_fd))
+        compiled = compile_sample(request)
+        exit_now = os._exit
+        gc.freeze()  # the child's collections then skip this process's objects
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(report_read)
+                os.close(go_write)
+                if os.read(go_read, 1) == b"g":  # admitted, and the token is in place
+                    gc.enable()
+                    install_standard_streams(stdin_fd, stdout_fd, stderr_fd, python_objects=capture)
+                    confinement.enter(keep_fds=(report_write, token_fd))
+                    run_child(request, compiled, report_write, token_fd)
+            finally:
+                exit_now(0)
+        for descriptor in (report_write, go_read):  # the child's ends
+            os.close(descriptor)
+            opened.discard(descriptor)
+        reader = RecordReader(os.urandom(TOKEN_BYTES), TOKEN_BYTES, _RECORD_KINDS)
+        deadline = started + limits.wall_timeout_s
+        process_fd = os.pidfd_open(pid)
+        try:
+            confinement.admit(pid)
+            os.pwrite(token_fd, reader.token, 0)
+            os.write(go_write, b"g")
+            os.close(go_write)  # a child that reads no "g" (an error above) runs nothing
+            opened.discard(go_write)
+            timed_out = _collect(reader, report_read, process_fd, deadline)
+        finally:
+            try:
+                confinement.release(pid)
+            finally:
+                _, status = os.waitpid(pid, 0)  # the child itself was SIGKILLed: this returns
+                os.close(process_fd)
+        response: dict[str, Any] = {
+            "records": reader.records,
+            "done": reader.done,
+            "timed_out": timed_out,
+            "tampered": reader.tampered,
+            "exit": _describe_exit(status),
+            "wall_time_s": time.monotonic() - started,
+        }
+        if capture:
+            response["stdout"], truncated = _read_memory_file(stdout_fd, capture_limit)
+            response["stderr"], _ = _read_memory_file(stderr_fd, capture_limit)
+            response["output_truncated"] = truncated
+        return response
+
+
+def serve(scratch_parent: str, preload: list[str]) -> None:
+    """Answer requests from stdin on stdout until stdin closes.
+
+    `scratch_parent`: where the samples' throwaway directories go. The garbage collector is off
+    in this process and back on in each child: its objects are frozen before each fork, so
+    that children's collections do not write to (and so copy) the pages they sit on; a full
+    collection runs every `_COLLECT_EVERY` samples (`SampleRunner.run`).
+    """
+    requests = os.fdopen(os.dup(0), "rb")
+    responses = os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1):  # stray prints (ours or a child's) must never reach the protocol
+        os.dup2(null, descriptor)
+    os.close(null)
+    for module in preload:
+        __import__(module)
+    gc.disable()
+    runner = SampleRunner(_fresh_directory(scratch_parent, "fork-server-"))
+
+    def send(message: dict[str, Any]) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        while data:
+            data = data[os.write(responses, data) :]
+
+    send({"ready": True, "modules": sorted(sys.modules)})
+    for line in requests:
+        try:
+            response = runner.run(json.loads(line))
+        except Exception as error:  # the server survives a bad request; the client sees why
+            response = {"error": f"{type(error).__name__}: {error}"}
+        send(response)
+
+
+def _fresh_directory(parent: str, prefix: str) -> str:
+    """A new directory `<parent>/<prefix><pid>-<n>`, private to this user.
+
+    Not `tempfile.mkdtemp`: `tempfile` imports `random`, whose fork hook reseeds every child.
+    """
+    for number in range(1000):
+        path = f"{parent}/{prefix}{os.getpid()}-{number}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free directory name {prefix}* under {parent}")
