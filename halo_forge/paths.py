@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 CACHE_DIR_ENV = "HALO_FORGE_CACHE_DIR"
+#: Every training run's log (SFT and RAFT share its schema), in the run's output directory.
+TRAINING_LOG_FILE = "training_log.json"
+#: TensorBoard event files of a training run, under its output directory.
+TENSORBOARD_DIR = "logs"
 
 
 def cache_root() -> Path:
@@ -22,22 +22,3 @@ def cache_root() -> Path:
         return Path(configured).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(xdg) / "halo-forge"
-
-
-@contextmanager
-def replacing_directory(target: Path) -> Iterator[Path]:
-    """A staging directory beside `target` that replaces it, whole, when the block succeeds.
-
-    The rename is the commit point: a killed or failed write leaves `target` as it was (the
-    staging directory is removed), never a half-written directory that looks finished.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield staging
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -17,8 +17,8 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from halo_forge.data.jsonl import write_json
 from halo_forge.errors import ConfigError
+from halo_forge.files import write_json
 
 
 def flatten_settings(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 
 from halo_forge.config.models import BenchmarkConfig, RAFTConfig, SFTConfig
 from halo_forge.errors import ConfigError
@@ -50,11 +51,11 @@ def parse_yaml_value(text: str) -> Any:
     return yaml.load(text, Loader=_NumberAwareLoader)
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; errors name the file and line."""
+def load_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """Read a YAML mapping (`what` names the kind of file in errors); errors name file and line."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: {what} file not found")
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NumberAwareLoader)
     except yaml.YAMLError as error:
@@ -99,9 +100,14 @@ def load_config(
     path: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> ConfigModel:
-    """Build a config: defaults, then the YAML file (if any), then CLI overrides (non-None only)."""
-    data = load_yaml(path) if path is not None else {}
-    data = merge_overrides(data, overrides or {})
+    """Build a config: defaults, then the YAML file (if any), then CLI overrides (non-None only).
+
+    Both are first spelt with the keys' own names (`training.epochs` becomes
+    `training.num_train_epochs`), so an override replaces a value the file wrote under an alias.
+    """
+    data = canonical_keys(model, load_yaml(path)) if path is not None else {}
+    overrides = {canonical_path(model, key): value for key, value in (overrides or {}).items()}
+    data = merge_overrides(data, overrides)
     return validate_config(model, data, source=str(path) if path else "command line")
 
 
@@ -110,25 +116,139 @@ def validate_config(
 ) -> ConfigModel:
     """Validate a mapping into `model`; every problem is reported with key path, value and what is allowed."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(canonical_keys(model, data))
     except ValidationError as error:
-        problems = [_describe(model, item) for item in error.errors()]
+        problems = [problem.describe() for problem in validation_problems(error, model)]
         raise ConfigError(
             f"{source}: {len(problems)} invalid key(s) for {model.__name__}:\n  - "
             + "\n  - ".join(problems)
         ) from None
 
 
-def _describe(model: type[BaseModel], item: Any) -> str:
-    location = [part for part in item["loc"]]
-    key_path = ".".join(str(part) for part in location) or "(top level)"
-    value = item.get("input")
-    if item["type"] == "extra_forbidden":
-        allowed = _allowed_keys(model, location[:-1])
-        guess = difflib.get_close_matches(str(location[-1]), allowed, n=1)
-        hint = f" Did you mean '{guess[0]}'?" if guess else ""
-        return f"{key_path}: unknown key.{hint} Allowed keys: {', '.join(allowed)}"
-    return f"{key_path} = {value!r}: {item['msg']}"
+# ----------------------------------------------------------------------------- aliases
+
+
+def key_aliases(model: type[BaseModel]) -> dict[str, str]:
+    """`{alias: name}` for the fields of `model` that also accept another spelling.
+
+    The aliases are the fields' own `validation_alias=AliasChoices(name, alias, ...)`, so a
+    section declares each spelling once, beside the field.
+    """
+    aliases: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        if isinstance(field.validation_alias, AliasChoices):
+            for choice in field.validation_alias.choices:
+                if isinstance(choice, str) and choice != name:
+                    aliases[choice] = name
+    return aliases
+
+
+def canonical_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with every alias replaced by its key's name, in every section; nothing else changes.
+
+    A section that sets a key under both spellings is ambiguous and raises ConfigError.
+    """
+    aliases = key_aliases(model)
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        name = aliases.get(key, key)
+        if name in result:
+            raise ConfigError(f"{name!r} is set twice, once as its alias {key!r}; keep one of them")
+        field = model.model_fields.get(name)
+        inner = _model_inside(field.annotation) if field is not None else None
+        if inner is not None and isinstance(value, dict):
+            value = canonical_keys(inner, value)
+        elif inner is not None and isinstance(value, list):
+            value = [
+                canonical_keys(inner, item) if isinstance(item, dict) else item for item in value
+            ]
+        result[name] = value
+    return result
+
+
+def canonical_path(model: type[BaseModel], dotted_key: str) -> str:
+    """A dotted override key with each alias along it replaced by the key's name."""
+    parts = []
+    current: Any = model
+    for part in dotted_key.split("."):
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            part = key_aliases(current).get(part, part)
+            field = current.model_fields.get(part)
+            current = _model_inside(field.annotation) if field is not None else None
+        parts.append(part)
+    return ".".join(parts)
+
+
+# ----------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class ValidationProblem:
+    """One problem of a pydantic ValidationError, read once for every message that reports it.
+
+    Config files, verifier options, records, topic files and result files all report their
+    problems from this: the key path, the value given, pydantic's message, and for an unknown
+    key the keys its section allows and the closest of them.
+    """
+
+    key_path: str  # `cycles[0].temperature`; empty for the whole object
+    value: Any
+    message: str  # pydantic's, without its "Value error, " prefix
+    kind: str  # pydantic's error type: `extra_forbidden` for an unknown key, `missing`, ...
+    allowed_keys: tuple[str, ...] = ()  # an unknown key's section's keys, when the model is known
+    suggestion: str | None = None  # the allowed key closest to an unknown one
+
+    @property
+    def unknown_key(self) -> bool:
+        """Whether the problem is a key the section does not have (a typo, most often)."""
+        return self.kind == "extra_forbidden"
+
+    @property
+    def missing(self) -> bool:
+        """Whether a required key was not given."""
+        return self.kind == "missing"
+
+    def describe(self) -> str:
+        """`key.path = value: message`, or for an unknown key its "did you mean" and allowed keys."""
+        where = self.key_path or "(top level)"
+        if self.unknown_key:
+            hint = f" Did you mean '{self.suggestion}'?" if self.suggestion else ""
+            allowed = f" Allowed keys: {', '.join(self.allowed_keys)}" if self.allowed_keys else ""
+            return f"{where}: unknown key.{hint}{allowed}"
+        if self.missing:
+            return f"{where}: required but missing"
+        return f"{where} = {self.value!r}: {self.message}"
+
+
+def validation_problems(
+    error: ValidationError, model: type[BaseModel] | None = None
+) -> list[ValidationProblem]:
+    """The problems of `error`; given the validated `model`, unknown keys get the allowed keys."""
+    problems = []
+    for item in error.errors():
+        location = list(item["loc"])
+        allowed: list[str] = []
+        if item["type"] == "extra_forbidden" and model is not None:
+            allowed = _allowed_keys(model, location[:-1])
+        guesses = difflib.get_close_matches(str(location[-1]), allowed, n=1) if allowed else []
+        problems.append(
+            ValidationProblem(
+                key_path=key_path(location),
+                value=item.get("input"),
+                message=item["msg"].removeprefix("Value error, "),
+                kind=item["type"],
+                allowed_keys=tuple(allowed),
+                suggestion=guesses[0] if guesses else None,
+            )
+        )
+    return problems
+
+
+def key_path(location: list[Any]) -> str:
+    """`["cycles", 0, "temperature"]` as `cycles[0].temperature`."""
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in location
+    ).lstrip(".")
 
 
 def _allowed_keys(model: type[BaseModel], location: list[Any]) -> list[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Section(BaseModel):
@@ -49,6 +49,70 @@ def check_report_targets(value: list[ReportTarget]) -> list[ReportTarget]:
     return list(dict.fromkeys(value))
 
 
+# ----------------------------------------------------------------------------- training
+
+MaxSeqLength = Annotated[int, Field(gt=0, description="Longer samples are truncated (tokens).")]
+Epochs = Annotated[
+    float,
+    Field(
+        gt=0,
+        validation_alias=AliasChoices("num_train_epochs", "epochs"),
+        description="Passes over the training data. Alias: `epochs`.",
+    ),
+]
+PerDeviceBatchSize = Annotated[
+    int,
+    Field(
+        gt=0,
+        validation_alias=AliasChoices("per_device_train_batch_size", "batch_size"),
+        description="Samples per device per step. Alias: `batch_size`.",
+    ),
+]
+GradientAccumulationSteps = Annotated[
+    int,
+    Field(
+        gt=0,
+        description="Steps accumulated per optimizer update (effective batch = batch x this).",
+    ),
+]
+LearningRate = Annotated[
+    float,
+    Field(
+        gt=0,
+        description=(
+            "Peak learning rate; in RAFT, cycle 1's (later cycles follow lr_decay or "
+            "learning_rate_schedule). LoRA tolerates ~1e-4..3e-4 for SFT."
+        ),
+    ),
+]
+
+
+class TrainingSection(Section):
+    """The `training` keys SFT and a RAFT cycle share, under one set of names.
+
+    The names are those of Hugging Face `TrainingArguments`, which both recipes run on. How
+    long, how big and how fast to train differ between the recipes, so each subclass sets
+    those defaults; the rest are declared here once.
+    """
+
+    num_train_epochs: Epochs
+    per_device_train_batch_size: PerDeviceBatchSize
+    gradient_accumulation_steps: GradientAccumulationSteps
+    learning_rate: LearningRate
+    dataloader_num_workers: int = Field(
+        0, ge=0, description="0 is safest on unified-memory machines."
+    )
+    dataloader_pin_memory: bool = Field(
+        True, description="Set false on unified-memory APUs (Strix Halo)."
+    )
+    report_to: list[ReportTarget] = Field(
+        default_factory=lambda: ["tensorboard"], description=REPORT_TO_DESCRIPTION
+    )
+
+    _report_targets = field_validator("report_to", mode="before")(report_targets)
+    _check_report_targets = field_validator("report_to")(check_report_targets)
+
+
 # ----------------------------------------------------------------------------- SFT
 
 
@@ -73,7 +137,7 @@ class SFTDataSection(Section):
     dataset: str | None = Field(
         None, description="A name from `halo-forge sft datasets` instead of a file."
     )
-    max_seq_length: int = Field(1024, gt=0, description="Longer samples are truncated (tokens).")
+    max_seq_length: MaxSeqLength = 1024
     validation_split: float = Field(
         0.05,
         ge=0.0,
@@ -85,17 +149,11 @@ class SFTDataSection(Section):
     )
 
 
-class SFTTrainingSection(Section):
-    num_train_epochs: float = Field(3.0, gt=0, description="Passes over the training data.")
-    per_device_train_batch_size: int = Field(4, gt=0, description="Samples per device per step.")
-    gradient_accumulation_steps: int = Field(
-        4,
-        gt=0,
-        description="Steps accumulated per optimizer update (effective batch = batch x this).",
-    )
-    learning_rate: float = Field(
-        2e-4, gt=0, description="Peak learning rate (LoRA tolerates ~1e-4..3e-4)."
-    )
+class SFTTrainingSection(TrainingSection):
+    num_train_epochs: Epochs = 3.0
+    per_device_train_batch_size: PerDeviceBatchSize = 4
+    gradient_accumulation_steps: GradientAccumulationSteps = 4
+    learning_rate: LearningRate = 2e-4
     warmup_ratio: float = Field(
         0.03, ge=0, lt=1, description="Fraction of steps with linear warmup."
     )
@@ -111,21 +169,9 @@ class SFTTrainingSection(Section):
     gradient_checkpointing: bool = Field(
         False, description="Trade ~30% speed for much less activation memory on long sequences."
     )
-    dataloader_num_workers: int = Field(
-        0, ge=0, description="0 is safest on unified-memory machines."
-    )
-    dataloader_pin_memory: bool = Field(
-        True, description="Set false on unified-memory APUs (Strix Halo)."
-    )
     seed: int = Field(
         42, description="Seed for shuffling, initialisation and the validation split."
     )
-    report_to: list[ReportTarget] = Field(
-        default_factory=lambda: ["tensorboard"], description=REPORT_TO_DESCRIPTION
-    )
-
-    _report_targets = field_validator("report_to", mode="before")(report_targets)
-    _check_report_targets = field_validator("report_to")(check_report_targets)
 
 
 class LoRASection(Section):
@@ -190,6 +236,8 @@ class VerifierConfig(BaseModel):
 # ----------------------------------------------------------------------------- RAFT
 
 Curriculum = Literal["none", "progressive", "adaptive", "historical"]
+#: `keep_top_percent` holds a fraction; `keep_top_fraction` says so and is accepted as well.
+KEEP_TOP_ALIASES = AliasChoices("keep_top_percent", "keep_top_fraction")
 RewardShaping = Literal["fixed", "annealing", "adaptive", "warmup"]
 
 
@@ -205,7 +253,11 @@ class RAFTLoopSection(Section):
         0.5,
         gt=0,
         le=1,
-        description="Fraction (0-1] of the above-threshold samples kept, best first.",
+        validation_alias=KEEP_TOP_ALIASES,
+        description=(
+            "A fraction in (0, 1], not a percentage: the share of the above-threshold samples "
+            "kept, best first (0.5 keeps the best half). Alias: `keep_top_fraction`."
+        ),
     )
     min_samples: int = Field(
         0, ge=0, description="If fewer pass, lower the threshold tier by tier (never to reward 0)."
@@ -229,11 +281,12 @@ class GenerationSection(Section):
     )
 
 
-class RAFTTrainingSection(Section):
-    epochs: int = Field(1, gt=0, description="Passes over each cycle's kept samples.")
-    batch_size: int = Field(2, gt=0, description="Samples per device per step.")
-    gradient_accumulation_steps: int = Field(8, gt=0, description="Steps per optimizer update.")
-    learning_rate: float = Field(5e-5, gt=0, description="Learning rate of cycle 1.")
+class RAFTTrainingSection(TrainingSection):
+    num_train_epochs: Epochs = 1.0
+    per_device_train_batch_size: PerDeviceBatchSize = 2
+    gradient_accumulation_steps: GradientAccumulationSteps = 8
+    learning_rate: LearningRate = 5e-5
+    max_seq_length: MaxSeqLength = 1024
     learning_rate_schedule: dict[str, float] | None = Field(
         None,
         description="Manual per-cycle rates: `{cycle_1: 5e-5, cycle_2: 3e-5}`; overrides decay.",
@@ -242,18 +295,6 @@ class RAFTTrainingSection(Section):
         1.0, gt=0, le=1, description="Per-cycle multiplier: lr * decay**(cycle-1)."
     )
     min_lr: float = Field(1e-6, ge=0, description="Floor of the decayed learning rate.")
-    dataloader_num_workers: int = Field(
-        0, ge=0, description="0 is safest on unified-memory machines."
-    )
-    dataloader_pin_memory: bool = Field(
-        True, description="Set false on unified-memory APUs (Strix Halo)."
-    )
-    report_to: list[ReportTarget] = Field(
-        default_factory=lambda: ["tensorboard"], description=REPORT_TO_DESCRIPTION
-    )
-
-    _report_targets = field_validator("report_to", mode="before")(report_targets)
-    _check_report_targets = field_validator("report_to")(check_report_targets)
 
     @field_validator("learning_rate_schedule")
     @classmethod
@@ -279,7 +320,14 @@ class CycleOverride(Section):
         None, ge=0, le=1, description="This cycle's minimum reward for a sample to be kept."
     )
     keep_top_percent: float | None = Field(
-        None, gt=0, le=1, description="This cycle's fraction (0-1] of above-threshold samples kept."
+        None,
+        gt=0,
+        le=1,
+        validation_alias=KEEP_TOP_ALIASES,
+        description=(
+            "This cycle's fraction in (0, 1] of above-threshold samples kept. "
+            "Alias: `keep_top_fraction`."
+        ),
     )
     temperature: float | None = Field(None, ge=0, description="This cycle's sampling temperature.")
 

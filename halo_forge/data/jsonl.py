@@ -16,15 +16,23 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from halo_forge.errors import DataError
+from halo_forge.files import PathLike, replacing_file, write_json
 
-PathLike = str | os.PathLike[str]
+__all__ = [
+    "GZIP_SUFFIX",
+    "JsonlAppender",
+    "PathLike",
+    "iter_jsonl",
+    "read_jsonl",
+    "write_json",
+    "write_jsonl",
+]
 
 #: A file whose name ends with this is read through gzip.
 GZIP_SUFFIX = ".gz"
@@ -92,43 +100,12 @@ def read_jsonl(path: PathLike) -> list[dict[str, Any]]:
 
 def write_jsonl(path: PathLike, records: Iterable[dict[str, Any]]) -> int:
     """Write `records` atomically (temporary file + rename); returns the number written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing_file(path) as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
     return count
-
-
-def write_json(path: PathLike, value: Any) -> None:
-    """Write one JSON document atomically (stats, summaries, fingerprints)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class JsonlAppender:

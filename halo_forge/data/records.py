@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from halo_forge.config.loader import validation_problems
 from halo_forge.data.jsonl import PathLike, iter_jsonl, write_jsonl
 from halo_forge.errors import ConfigError, DataError
 
@@ -189,22 +190,19 @@ def describe_validation_error(error: ValidationError, show_input: bool = True) -
     Without `show_input` the offending values are left out, so equal problems read the same
     (summaries count them).
     """
-    problems = []
-    for detail in error.errors():
-        field = "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]
-        ).lstrip(".")
-        if detail["type"] == "missing":
-            problems.append(f"field '{field}': required but missing")
-            continue
-        message = detail["msg"].removeprefix("Value error, ")
-        if not show_input:
-            problems.append(f"field '{field}': {message}")
-            continue
-        given = detail.get("input")
-        shown = repr(given) if len(repr(given)) <= 40 else repr(given)[:37] + "..."
-        problems.append(f"field '{field}': {message} (got {type(given).__name__} {shown})")
-    return "; ".join(problems)
+    described = []
+    for problem in validation_problems(error):
+        field = f"field '{problem.key_path}'"
+        if problem.missing:
+            described.append(f"{field}: required but missing")
+        elif not show_input:
+            described.append(f"{field}: {problem.message}")
+        else:
+            shown = repr(problem.value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            given = type(problem.value).__name__
+            described.append(f"{field}: {problem.message} (got {given} {shown})")
+    return "; ".join(described)
 
 
 def parse_record(value: dict[str, Any], kind: RecordKind) -> Record:

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from halo_forge.config.loader import load_yaml, validation_problems
 from halo_forge.errors import ConfigError
 
 BUILTIN_TOPICS_DIR = Path(__file__).with_name("topics")
@@ -163,24 +163,12 @@ def _locate(spec: TopicSpec, index: int) -> tuple[int, int]:
 def load_topic_file(path: str | Path) -> TopicSpec:
     """Read and validate one topic YAML file; errors name the file and the key."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: topic file not found") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}{where}: invalid YAML ({getattr(error, 'problem', error)})"
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a topic file must be a mapping with name, language, ... keys")
+    raw = load_yaml(path, what="topic")
     try:
         return TopicSpec.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '<top>'}: {issue['msg']}"
-            for issue in error.errors()
+            problem.describe() for problem in validation_problems(error, TopicSpec)
         )
         raise ConfigError(f"{path}: invalid topic spec: {problems}") from None
 

@@ -54,7 +54,12 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from halo_forge.errors import ConfigError, ModelError
-from halo_forge.models.tiny import TINY_MODEL_NAME, ensure_tiny_model
+from halo_forge.models.tiny import (
+    TINY_MODEL_NAME,
+    ensure_tiny_model,
+    has_builtin_base,
+    is_tiny_model_dir,
+)
 
 ADAPTER_CONFIG_FILE = "adapter_config.json"
 MODEL_CONFIG_FILE = "config.json"
@@ -84,9 +89,11 @@ class ModelSource:
     """What a model name resolves to: the base weights to load and, optionally, an adapter on top."""
 
     name: str  # as the user gave it
-    base: str  # Hugging Face id or local directory to load the full base model from
-    # How adapters record the base: `builtin:tiny-coder` stays that (not a cache path), and a
-    # local directory is absolute.
+    # Hugging Face id or absolute local directory to load the full base model from; adapters
+    # record it as their base, so plain `AutoPeftModelForCausalLM` opens them.
+    base: str
+    # The base as halo-forge names it: `builtin:tiny-coder` for the tiny model (wherever its
+    # cache lies), else the same as `base`.
     base_name: str
     adapter_dir: Path | None  # PEFT adapter directory, when `name` is one
 
@@ -139,7 +146,11 @@ def is_adapter_dir(path: str | Path) -> bool:
 
 
 def adapter_base_name(adapter_dir: str | Path) -> str:
-    """The base model an adapter was trained on, as recorded in its `adapter_config.json`."""
+    """The base model an adapter was trained on, as recorded in its `adapter_config.json`.
+
+    A recorded tiny-model directory is named `builtin:tiny-coder`, so the adapter loads on a
+    machine whose cache lies elsewhere, or after the cache was deleted (it is rebuilt).
+    """
     config_path = Path(adapter_dir) / ADAPTER_CONFIG_FILE
     try:
         base = json.loads(config_path.read_text(encoding="utf-8")).get("base_model_name_or_path")
@@ -150,6 +161,8 @@ def adapter_base_name(adapter_dir: str | Path) -> str:
             f"{config_path} names no base model (base_model_name_or_path is empty); "
             "set it to the Hugging Face id or directory the adapter was trained on"
         )
+    if has_builtin_base(adapter_dir) or is_tiny_model_dir(base):
+        return TINY_MODEL_NAME
     return str(base)
 
 
@@ -348,8 +361,8 @@ def load_model(
         model = AutoModelForCausalLM.from_pretrained(source.base, **options)
     except (OSError, ValueError, ImportError) as error:
         raise ModelError(_load_failure_message("model", source.base, error)) from None
-    # Adapters trained on this model record the portable name, not a machine-specific cache path.
-    model.name_or_path = source.base_name
+    # Adapters trained on this model record where it lies here, which plain peft can open.
+    model.name_or_path = source.base
     if source.adapter_dir is not None:
         try:
             with peft_deprecations_silenced():
@@ -360,6 +373,10 @@ def load_model(
             raise ModelError(
                 f"cannot apply adapter {source.adapter_dir} to its base {source.base_name}: {error}"
             ) from None
+        # An adapter made on another machine recorded that machine's path; saved again, it
+        # records this one's.
+        for adapter_config in model.peft_config.values():
+            adapter_config.base_model_name_or_path = source.base
     model.to(target_device)
     model.eval()
     return model, load_tokenizer(name, trust_remote_code=trust_remote_code)

@@ -8,7 +8,6 @@ tokenizer files: everything `PeftModel.from_pretrained` and `halo_forge.models.l
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -17,13 +16,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from halo_forge import ui
 from halo_forge.config.models import LoRASection
 from halo_forge.errors import ModelError
+from halo_forge.files import replacing_directory
 from halo_forge.models.loading import load_model, peft_deprecations_silenced
-from halo_forge.paths import replacing_directory
-
-# Saving an adapter, PEFT looks up its base's config.json to see whether the vocabulary grew. A
-# base recorded as `builtin:tiny-coder` is neither a directory nor a Hub id, so PEFT warns at
-# every save; the builtin model's vocabulary is never resized, so the warning says nothing.
-warnings.filterwarnings("ignore", message="Could not find a config file in builtin:")
+from halo_forge.models.tiny import is_tiny_model_dir, mark_builtin_base
 
 
 def lora_config(section: LoRASection | None = None) -> LoraConfig:
@@ -86,11 +81,20 @@ def trainable_parameter_count(model: PreTrainedModel | PeftModel) -> tuple[int, 
 def save_model(
     model: PreTrainedModel | PeftModel, tokenizer: PreTrainedTokenizerBase, output_dir: str | Path
 ) -> Path:
-    """Save an adapter (PEFT layout) or a full model, with the tokenizer files beside it."""
+    """Save an adapter (PEFT layout) or a full model, with the tokenizer files beside it.
+
+    An adapter of the tiny model also gets `BUILTIN_BASE_FILE`, so it stays portable: its
+    recorded base directory is this machine's cache (`tiny.mark_builtin_base`).
+    """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(output_dir))
     tokenizer.save_pretrained(str(output_dir))
+    if isinstance(model, PeftModel) and any(
+        config.base_model_name_or_path and is_tiny_model_dir(config.base_model_name_or_path)
+        for config in model.peft_config.values()
+    ):
+        mark_builtin_base(output_dir)
     return output_dir
 
 

@@ -27,13 +27,18 @@ from filelock import FileLock
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from halo_forge.paths import cache_root, replacing_directory
+from halo_forge.files import replacing_directory, write_json
+from halo_forge.paths import cache_root
 
 TINY_MODEL_NAME = "builtin:tiny-coder"
 
 # Bump when anything below changes what gets built: caches with another version are rebuilt.
 RECIPE_VERSION = 2
 BUILD_INFO_FILE = "halo_forge_build.json"
+#: Written beside an adapter of the tiny model. The adapter records the model's directory as its
+#: base (so plain `AutoPeftModelForCausalLM` opens it); this file says that directory is the
+#: builtin model, so halo-forge finds it, or rebuilds it, on a machine whose cache lies elsewhere.
+BUILTIN_BASE_FILE = "halo_forge_base.json"
 
 VOCAB_SIZE = 1024
 HIDDEN_SIZE = 192
@@ -97,8 +102,11 @@ def tiny_model_dir() -> Path:
 
 
 def ensure_tiny_model() -> Path:
-    """The directory of `builtin:tiny-coder`, built on first use (once, even across processes)."""
-    target = tiny_model_dir()
+    """The directory of `builtin:tiny-coder`, built on first use (once, even across processes).
+
+    The path is absolute, because adapters record it as their base.
+    """
+    target = tiny_model_dir().expanduser().resolve()
     if _is_current_build(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,6 +116,33 @@ def ensure_tiny_model() -> Path:
         with replacing_directory(target) as staging:
             build_tiny_model(staging)
     return target
+
+
+def is_tiny_model_dir(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is the tiny model's directory: this machine's (built or not yet), or any
+    directory holding its build info (another cache location)."""
+    directory = Path(path).expanduser()
+    if directory.resolve() == tiny_model_dir().expanduser().resolve():
+        return True
+    try:
+        info = json.loads((directory / BUILD_INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return isinstance(info, dict) and info.get("name") == TINY_MODEL_NAME
+
+
+def mark_builtin_base(adapter_dir: Path) -> None:
+    """Record beside an adapter that its base is the tiny model (`BUILTIN_BASE_FILE`)."""
+    write_json(adapter_dir / BUILTIN_BASE_FILE, {"base_model": TINY_MODEL_NAME})
+
+
+def has_builtin_base(adapter_dir: str | os.PathLike[str]) -> bool:
+    """Whether an adapter directory says its base is the tiny model (`mark_builtin_base`)."""
+    try:
+        marker = json.loads((Path(adapter_dir) / BUILTIN_BASE_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return isinstance(marker, dict) and marker.get("base_model") == TINY_MODEL_NAME
 
 
 def _is_current_build(directory: Path) -> bool:

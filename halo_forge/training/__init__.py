@@ -1,5 +1,6 @@
 """Training: SFT with a completion-only loss (LoRA or full), and onward training for RAFT cycles."""
 
+from halo_forge.training.hf_trainer import TRAINING_LOG_FILE, TrainingOptions, TrainingOutcome
 from halo_forge.training.sft import (
     FINAL_MODEL_DIR,
     SFTPlan,
@@ -9,7 +10,6 @@ from halo_forge.training.sft import (
     run_sft,
     train_on_records,
 )
-from halo_forge.training.trainer import TRAINING_LOG_FILE, TrainingOptions, TrainingOutcome
 
 __all__ = [
     "FINAL_MODEL_DIR",

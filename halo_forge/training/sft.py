@@ -2,7 +2,7 @@
 
 `run_sft` reads the records (a JSONL file or a registry dataset), holds out a validation split,
 tokenizes with a completion-only loss mask (`sft_data`), loads the model (LoRA by default, full
-fine-tune with `lora.enabled: false`), trains with transformers' `Trainer` (`trainer`) and writes:
+fine-tune with `lora.enabled: false`), trains with transformers' `Trainer` (`hf_trainer`) and writes:
 
     OUTPUT/
       final_model/          adapter (or full model) + tokenizer files
@@ -38,11 +38,11 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from halo_forge import ui
 from halo_forge.config.models import LoRASection, SFTConfig
-from halo_forge.data.jsonl import write_json
 from halo_forge.data.records import Record, RecordKind, parse_record, read_records
 from halo_forge.data.split import split_records
 from halo_forge.data.templates import Template, foreign_template_markers, record_text
 from halo_forge.errors import ConfigError, DataError
+from halo_forge.files import write_json
 from halo_forge.models.loading import (
     FINAL_MODEL_DIR,
     bf16_supported,
@@ -51,15 +51,15 @@ from halo_forge.models.loading import (
     resolve_device,
 )
 from halo_forge.models.lora import save_model, trainable_model, trainable_parameter_count
-from halo_forge.training.interrupt import StopRequest
-from halo_forge.training.sft_data import TokenizedSFTData, tokenize_records
-from halo_forge.training.sft_datasets import load_sft_dataset
-from halo_forge.training.trainer import (
+from halo_forge.training.hf_trainer import (
     TrainingOptions,
     TrainingOutcome,
     optimizer_steps,
     run_trainer,
 )
+from halo_forge.training.interrupt import StopRequest
+from halo_forge.training.sft_data import TokenizedSFTData, tokenize_records
+from halo_forge.training.sft_datasets import load_sft_dataset
 
 CONFIG_FILE = "sft_config.json"
 LATEST_CHECKPOINT = "latest"

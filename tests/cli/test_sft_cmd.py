@@ -21,7 +21,7 @@ from halo_forge import ui
 from halo_forge.cli import sft_cmd
 from halo_forge.data.jsonl import write_jsonl
 from halo_forge.errors import ConfigError
-from halo_forge.training.trainer import TRAINING_LOG_FILE
+from halo_forge.paths import TRAINING_LOG_FILE
 
 runner = CliRunner()
 

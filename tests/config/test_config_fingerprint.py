@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,12 @@ def test_force_names_what_changed_and_leaves_storing_to_the_caller(tmp_path: Pat
 def test_content_digest_ignores_key_order_but_not_values() -> None:
     assert content_sha256([{"a": 1, "b": 2}]) == content_sha256([{"b": 2, "a": 1}])
     assert content_sha256([{"a": 1}]) != content_sha256([{"a": 2}])
+
+
+def test_fingerprints_need_no_data_layer() -> None:
+    """Layer 0 stays layer 0: storing a fingerprint imports nothing from `halo_forge.data`."""
+    script = (
+        "import sys, halo_forge.config.fingerprint\n"
+        "assert not [m for m in sys.modules if m.startswith('halo_forge.data')], sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

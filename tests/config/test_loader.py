@@ -72,7 +72,7 @@ def test_out_of_range_value_is_reported_with_the_value(tmp_path: Path) -> None:
 def test_typo_inside_a_cycle_override_lists_cycle_keys(tmp_path: Path) -> None:
     path = write_yaml(tmp_path, "raft:\n  num_cycles: 2\ncycles:\n  - temprature: 0.5\n")
     with pytest.raises(
-        ConfigError, match=r"cycles.0.temprature: unknown key. Did you mean 'temperature'"
+        ConfigError, match=r"cycles\[0\]\.temprature: unknown key. Did you mean 'temperature'"
     ):
         load_config(RAFTConfig, path)
 
@@ -242,3 +242,46 @@ def test_verifier_options_from_the_command_line_join_the_yaml_ones(tmp_path: Pat
 def test_malformed_verifier_option_names_the_flag() -> None:
     with pytest.raises(typer.BadParameter, match="--verifier-option"):
         verifier_option_overrides(["run_after_compile"])
+
+
+def test_sft_and_raft_training_sections_share_their_keys() -> None:
+    shared = {"num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps"}
+    assert shared <= set(SFTConfig().training.model_dump())
+    assert shared | {"max_seq_length"} <= set(RAFTConfig().training.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("model", "alias", "name", "value"),
+    [
+        (RAFTConfig, "training.epochs", "training.num_train_epochs", 2.0),
+        (RAFTConfig, "training.batch_size", "training.per_device_train_batch_size", 3),
+        (SFTConfig, "training.epochs", "training.num_train_epochs", 2.0),
+        (RAFTConfig, "raft.keep_top_fraction", "raft.keep_top_percent", 0.25),
+    ],
+)
+def test_an_alias_sets_the_key_in_yaml_and_in_overrides(
+    tmp_path: Path, model: type[BaseModel], alias: str, name: str, value: object
+) -> None:
+    section, key = alias.split(".")
+    path = write_yaml(tmp_path, f"{section}:\n  {key}: {value}\n")
+    from_yaml = load_config(model, path)
+    from_override = load_config(model, overrides={alias: value})
+    for config in (from_yaml, from_override):
+        assert getattr(getattr(config, section), name.split(".")[1]) == value
+
+
+def test_a_flag_for_the_name_beats_the_alias_in_the_yaml(tmp_path: Path) -> None:
+    path = write_yaml(tmp_path, "training:\n  epochs: 4\n  batch_size: 8\n")
+    config = load_config(RAFTConfig, path, overrides={"training.num_train_epochs": 1})
+    assert (config.training.num_train_epochs, config.training.per_device_train_batch_size) == (1, 8)
+
+
+def test_a_key_set_under_both_spellings_is_an_error() -> None:
+    data = {"raft": {"keep_top_percent": 0.5, "keep_top_fraction": 0.3}}
+    with pytest.raises(ConfigError, match="'keep_top_percent' is set twice"):
+        validate_config(RAFTConfig, data)
+
+
+def test_keep_top_fraction_alias_works_in_cycle_overrides() -> None:
+    config = validate_config(RAFTConfig, {"cycles": [{"keep_top_fraction": 0.4}]})
+    assert config.cycles[0].keep_top_percent == 0.4

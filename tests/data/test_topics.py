@@ -110,13 +110,14 @@ def test_topic_file_loads_by_path(tmp_path: Path) -> None:
     ("change", "named"),
     [
         ({"language": None}, "language"),
-        ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
+        ({"colour": "blue"}, "colour: unknown key. Allowed keys: name, language"),
         ({"templates": []}, "templates"),
         ({"name": "Has Spaces"}, "name"),
         ({"answer_format": "Answer in prose."}, "answer_format must ask for a ```c fenced block"),
         (
             {"templates": [{"text": "Write {what} in {where}.", "values": {"what": ["x"]}}]},
-            "templates.0: Value error, placeholders ['where'] in text have no entry",
+            "templates[0] = {'text': 'Write {what} in {where}.', 'values': {'what': ['x']}}: "
+            "placeholders ['where'] in text have no entry",
         ),
         (
             {"templates": [{"text": "Write it.", "values": {"what": ["x"]}}]},
@@ -124,7 +125,7 @@ def test_topic_file_loads_by_path(tmp_path: Path) -> None:
         ),
         (
             {"templates": [{"text": "Write {what}.", "values": {"what": []}}]},
-            "templates.0.values: Value error, placeholder 'what' has an empty value list",
+            "templates[0].values = {'what': []}: placeholder 'what' has an empty value list",
         ),
     ],
 )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from models.adapters import PROBE_IDS, adapter_with_nonzero_update, probe_logits
 from peft import PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM
 
@@ -239,3 +240,69 @@ def test_an_unreachable_hub_fails_in_seconds_without_retrying(tmp_path: Path) ->
     assert "cannot download model 'halo-forge-tests/never-downloaded'" in outcome["error"]
     assert f"127.0.0.1:{closed_port}" in outcome["error"]
     assert "pass a local model directory" in outcome["error"]
+
+
+_PLAIN_PEFT_LOGITS = """
+import sys, torch
+from peft import AutoPeftModelForCausalLM
+model = AutoPeftModelForCausalLM.from_pretrained(sys.argv[1])
+model.eval()
+with torch.no_grad():
+    torch.save(model(input_ids=torch.tensor([PROBE_IDS])).logits, sys.argv[2])
+assert "halo_forge" not in sys.modules
+"""
+
+
+def plain_peft_logits(adapter_dir: Path, output: Path) -> torch.Tensor:
+    """The adapter's logits on `PROBE_IDS` as plain peft computes them, in a fresh process."""
+    script = f"PROBE_IDS = {PROBE_IDS}\n{_PLAIN_PEFT_LOGITS}"
+    subprocess.run(
+        [sys.executable, "-c", script, str(adapter_dir), str(output)], check=True, timeout=300
+    )
+    return torch.load(output)
+
+
+def test_adapter_of_the_builtin_model_opens_with_plain_peft(tmp_path: Path) -> None:
+    _, adapter_dir = adapter_with_nonzero_update(tmp_path)
+
+    assert adapter_base_dir(adapter_dir) == str(ensure_tiny_model())
+    loaded, _ = load_model(str(adapter_dir), device="cpu")
+    expected = probe_logits(loaded)
+    assert torch.allclose(plain_peft_logits(adapter_dir, tmp_path / "logits.pt"), expected)
+
+
+def test_adapter_of_the_builtin_model_rebuilds_a_deleted_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALO_FORGE_CACHE_DIR", str(tmp_path / "cache"))
+    adapted, adapter_dir = adapter_with_nonzero_update(tmp_path)
+    expected = probe_logits(adapted)
+    recorded_base = Path(adapter_base_dir(adapter_dir))
+    assert recorded_base.is_relative_to(tmp_path / "cache")
+
+    shutil.rmtree(tmp_path / "cache")
+    loaded, _ = load_model(str(adapter_dir), device="cpu")
+
+    assert recorded_base.is_dir()
+    assert torch.allclose(probe_logits(loaded), expected)
+
+
+def test_adapter_from_another_cache_location_loads_the_builtin_model_here(
+    tmp_path: Path,
+) -> None:
+    adapted, adapter_dir = adapter_with_nonzero_update(tmp_path)
+    config_path = adapter_dir / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = "/home/elsewhere/.cache/halo-forge/models/tiny-coder"
+    config_path.write_text(json.dumps(config))
+
+    assert adapter_base_name(adapter_dir) == TINY_MODEL_NAME
+    loaded, tokenizer = load_model(str(adapter_dir), device="cpu")
+    assert torch.allclose(probe_logits(loaded), probe_logits(adapted))
+    resaved = save_model(loaded, tokenizer, tmp_path / "resaved")
+    assert adapter_base_dir(resaved) == str(ensure_tiny_model())
+
+
+def adapter_base_dir(adapter_dir: Path) -> str:
+    """The base an adapter records for plain peft (`base_model_name_or_path`)."""
+    return json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]

@@ -18,7 +18,7 @@ from halo_forge.data.jsonl import write_jsonl
 from halo_forge.errors import ConfigError
 from halo_forge.models import TINY_MODEL_NAME, adapter_base_name, ensure_tiny_model, load_model
 from halo_forge.training import plan_sft, run_sft, train_on_records
-from halo_forge.training.trainer import MISSING_KEYS_WARNING, TiedWeightsWarningFilter
+from halo_forge.training.hf_trainer import MISSING_KEYS_WARNING, TiedWeightsWarningFilter
 
 
 def _records(count: int) -> list[dict[str, str]]:

@@ -46,13 +46,12 @@ from transformers.integrations import TensorBoardCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from halo_forge import ui
-from halo_forge.data.jsonl import write_json
 from halo_forge.errors import ConfigError
+from halo_forge.files import write_json
+from halo_forge.paths import TENSORBOARD_DIR, TRAINING_LOG_FILE
 from halo_forge.training.interrupt import StopRequest, TrainingInterrupted
 from halo_forge.training.sft_data import CompletionOnlyCollator
 
-TRAINING_LOG_FILE = "training_log.json"
-TENSORBOARD_DIR = "logs"
 MISSING_KEYS_WARNING = "There were missing keys in the checkpoint model loaded:"
 
 
