@@ -181,11 +181,11 @@ def _load(model: str) -> tuple[Any, Any]:
 def _generate(model: str, prompt: str, samples: int) -> tuple[str, ...]:
     """Samples for `prompt`, cached so the generation and verification checks share them."""
     from halo_forge.data.templates import format_prompt
-    from halo_forge.generation.transformers_backend import TransformersSampler
+    from halo_forge.generation.registry import get_sampler
     from halo_forge.training.sft import sft_template
 
     loaded, tokenizer = _load(model)
-    sampler = TransformersSampler(loaded, tokenizer, batch_size=1)
+    sampler = get_sampler("transformers", loaded, tokenizer=tokenizer, batch_size=1)
     text = format_prompt(prompt, None, sft_template(tokenizer))
     completions = sampler.generate(
         [text], n=samples, temperature=1.0, max_new_tokens=GENERATION_TOKENS, seed=0
@@ -231,7 +231,7 @@ def check_raft_cycle(model: str) -> str:
     )
     from halo_forge.data.builtin_tasks import BUILTIN_SUITES, generate_tasks
     from halo_forge.data.converters import builtin_task
-    from halo_forge.raft.trainer import RAFTTrainer
+    from halo_forge.raft import RAFTTrainer
 
     info = BUILTIN_SUITES["builtin_c"]
     prompts = [builtin_task(task).prompt for task in generate_tasks("builtin_c", 2, seed=0)]
@@ -246,7 +246,7 @@ def check_raft_cycle(model: str) -> str:
         if not result.final_checkpoint.is_dir():
             raise CheckFailed(f"the cycle wrote no checkpoint at {result.final_checkpoint}")
         cycle = result.cycles[0]
-    return f"{cycle.get('kept', 0)} of {cycle['prompts'] * 2} samples kept, checkpoint written"
+    return f"{cycle.kept} of {cycle.prompts * 2} samples kept, checkpoint written"
 
 
 def check_training_step(model: str) -> str:

@@ -29,8 +29,8 @@ from halo_forge.data.public_datasets import prepare_dataset
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import ConfigError
 from halo_forge.verifiers.base import Verifier
-from halo_forge.verifiers.benchmark_tasks import TaskSet, task_from_record
-from halo_forge.verifiers.python_tests import HumanEvalVerifier, MBPPVerifier
+from halo_forge.verifiers.python.benchmark_tasks import TaskSet, task_from_record
+from halo_forge.verifiers.python.verifiers import HumanEvalVerifier, MBPPVerifier
 
 #: Where HumanEval completions end (Chen et al., 2021): the function body is over.
 HUMANEVAL_STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")

@@ -6,8 +6,9 @@ The fields are documented in docs/training/benchmarking.md; `BenchmarkResult` is
 `load_result` refuses a file that does not match it.
 
 "Passed" is the verifier's full success (`VerifyResult.success`), never a partial reward.
-"Compiled" is a fact the verifier recorded (see `sample_compiled`); where a verifier records
-none, the compile rate is `None` rather than a guess.
+"Compiled" is a fact the verifier recorded (`halo_forge.verifiers.compiled_of`, the rule RAFT
+and `halo-forge verify` use too); the compile rate counts the samples whose verifier can say
+(`compile_rate`), and is `None` where none can, rather than a guess.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from halo_forge.benchmark.pass_at_k import mean_pass_at_k
+from halo_forge.config.loader import validation_problems
 from halo_forge.data.jsonl import PathLike, iter_jsonl, write_json, write_jsonl
 from halo_forge.errors import DataError
-from halo_forge.verifiers.base import VerifyResult
 from halo_forge.verifiers.language_names import UNKNOWN_LANGUAGE, reported_language
+from halo_forge.verifiers.result import VerifyResult, compile_rate, compiled_of
 
 #: Category of prompts whose record names none.
 UNCATEGORIZED = "uncategorized"
@@ -67,30 +69,10 @@ class SampleOutcome:
             completion=completion,
             reward=result.reward,
             success=result.success,
-            compiled=sample_compiled(result),
+            compiled=compiled_of(result),
             details=result.details,
             language=reported_language(language, result),
         )
-
-
-def sample_compiled(result: VerifyResult) -> bool | None:
-    """Whether the program got past the compiler (or the Python parser), from what the verifier recorded.
-
-    - an explicit `metadata["compiled"]` wins;
-    - compile verifiers record the `stage` reached: `run`, or `compile` without a `failure`;
-    - Python test verifiers record `failures` only once the program parsed and its tests ran;
-      a program that is empty or does not parse gets a result without that key;
-    - any other verifier records no such fact: None, not a guess from the reward.
-    """
-    metadata = result.metadata
-    if "compiled" in metadata:
-        return bool(metadata["compiled"])
-    stage = metadata.get("stage")
-    if stage is not None:
-        return stage == "run" or (stage == "compile" and "failure" not in metadata)
-    if "tests_total" in metadata:
-        return "failures" in metadata
-    return None
 
 
 class CategoryResult(BaseModel):
@@ -188,19 +170,13 @@ def aggregate(samples: list[SampleOutcome], k_values: list[int]) -> Aggregate:
         per_category[sample.category].append(sample.success)
         per_language[sample.language].append(sample.success)
     counts = [(len(outcomes), sum(outcomes)) for outcomes in per_prompt.values()]
-    compile_facts = [sample.compiled for sample in samples]
-    compile_rate = (
-        None
-        if not samples or any(fact is None for fact in compile_facts)
-        else _rate(sum(bool(fact) for fact in compile_facts), len(samples))
-    )
     passed = sum(sample.success for sample in samples)
     return Aggregate(
         prompts=len(per_prompt),
         total=len(samples),
         passed=passed,
         pass_rate=_rate(passed, len(samples)),
-        compile_rate=compile_rate,
+        compile_rate=compile_rate(sample.compiled for sample in samples),
         pass_at_k={f"pass@{k}": mean_pass_at_k(counts, k) for k in sorted(set(k_values))},
         by_category=_counts_by_group(per_category),
         by_language=_counts_by_group(per_language),
@@ -293,8 +269,7 @@ def load_result(path: PathLike) -> BenchmarkResult:
         return BenchmarkResult.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
+            problem.describe() for problem in validation_problems(error, BenchmarkResult)
         )
         raise DataError(
             f"{path}: not a benchmark result ({problems}); expected the JSON written by "

@@ -54,7 +54,7 @@ from halo_forge.data.jsonl import read_jsonl
 from halo_forge.data.records import PromptRecord, read_records
 from halo_forge.data.templates import Template, format_prompt
 from halo_forge.errors import ConfigError, DataError
-from halo_forge.generation.transformers_backend import TransformersSampler
+from halo_forge.generation.registry import get_sampler
 from halo_forge.models.loading import load_tokenizer
 from halo_forge.raft.cycle import CyclePrompt, StopRequest, generate_samples, samples_complete
 from halo_forge.verifiers.base import Verifier, VerifyResult
@@ -284,7 +284,7 @@ def _generate(
     ]
     if not samples_complete(files.completions, prompts, config.samples):
         ui.echo(f"Sampling {config.samples} completion(s) for each of {len(records)} prompt(s)")
-        sampler = TransformersSampler.from_pretrained(config.model, batch_size=config.batch_size)
+        sampler = get_sampler("transformers", config.model, batch_size=config.batch_size)
 
         def sample_batch(texts: list[str], batch_seed: int) -> list[list[str]]:
             return sampler.generate(

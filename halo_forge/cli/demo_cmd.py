@@ -1,4 +1,9 @@
-"""`halo-forge demo`: data -> SFT -> baseline -> RAFT -> final benchmark, on a laptop CPU."""
+"""`halo-forge demo`: data -> SFT -> baseline -> RAFT -> final benchmark, on a laptop CPU.
+
+The settings come from a commented preset shipped in the package (`halo_forge/demo/presets/
+demo.yaml`; `--quick` adds `quick.yaml` from there), read by the one config loader; the options
+below override its keys.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 import typer
 
 from halo_forge.cli.logfile import command_log
+from halo_forge.cli.overrides import CONFIG_SET_HELP, config_overrides
 
 
 class DemoLanguage(str, Enum):
@@ -21,30 +27,44 @@ def demo(
     output: Path = typer.Option(
         Path("runs/demo"), "--output", "-o", help="Run directory; rerunning resumes it."
     ),
-    language: DemoLanguage = typer.Option(
-        DemoLanguage.c, "--language", help="c: gcc compiles and runs; python: the tests run."
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Demo preset YAML (default: the package's demo/presets/demo.yaml).",
     ),
-    cycles: int = typer.Option(3, "--cycles", min=1, help="RAFT cycles."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the tasks, the split and sampling."),
-    quick: bool = typer.Option(False, "--quick", help="A smaller run (about 2 minutes on a CPU)."),
-    model: str = typer.Option(
-        "builtin:tiny-coder",
+    language: DemoLanguage | None = typer.Option(
+        None, "--language", help="c: gcc compiles and runs; python: the tests run. [default: c]"
+    ),
+    cycles: int | None = typer.Option(None, "--cycles", min=1, help="RAFT cycles. [default: 3]"),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of the tasks, the split and sampling. [default: 0]"
+    ),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help="A smaller run (about 2 minutes on a CPU): the package's demo/presets/quick.yaml.",
+    ),
+    model: str | None = typer.Option(
+        None,
         "--model",
-        help="The model to train: the embedded one, or a Hugging Face id such as "
-        "Qwen/Qwen2.5-Coder-0.5B (on a GPU).",
+        help="The model to train: the embedded builtin:tiny-coder (default), or a Hugging Face "
+        "id such as Qwen/Qwen2.5-Coder-0.5B (on a GPU).",
+    ),
+    set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP),
+    force: bool = typer.Option(
+        False, "--force", help="Resume even though settings changed since the run began."
     ),
 ) -> None:
     """Run the whole pipeline end to end and print what RAFT changed on held-out prompts."""
-    from halo_forge.demo import DemoRun, preset, run_demo
+    from halo_forge.demo import DemoRun, load_preset, run_demo
 
+    options = {
+        "language": language.value if language is not None else None,
+        "cycles": cycles,
+        "seed": seed,
+        "model": model,
+    }
+    settings = load_preset(config, quick=quick, overrides=options | config_overrides(set_keys))
     with command_log("demo"):
-        run_demo(
-            DemoRun(
-                output=output,
-                language=language.value,
-                cycles=cycles,
-                seed=seed,
-                model=model,
-                settings=preset(quick),
-            )
-        )
+        run_demo(DemoRun(output=output, settings=settings, force=force))

@@ -118,7 +118,7 @@ def train(
     if settings.prompts is None:
         raise ConfigError("no prompts: pass --prompts FILE or set `prompts:` in the config")
     check_verifiers(settings, source=str(config or "command line"))  # in a second, before torch
-    from halo_forge.raft.trainer import RAFTTrainer  # torch loads only when a command runs
+    from halo_forge.raft.loop import RAFTTrainer  # torch loads only when a command runs
 
     with command_log("raft_train"):
         trainer = RAFTTrainer(config=settings, device=device, dtype=dtype, force=force)
@@ -139,7 +139,8 @@ def report(
     output: Path = typer.Argument(..., help="Run directory of `raft train` (--output)."),
 ) -> None:
     """Print the per-cycle table and write OUTPUT/training_log.png from training_log.json."""
-    from halo_forge.raft.plots import plot_training_log, read_training_log, training_log_table
+    from halo_forge.raft.plots import plot_training_log, training_log_table
+    from halo_forge.raft.training_log import read_training_log
 
     ui.echo(training_log_table(read_training_log(output)))
     ui.echo(f"wrote {plot_training_log(output)}")

@@ -21,7 +21,12 @@ from halo_forge import ui
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import parse_key_values
 from halo_forge.data.jsonl import read_jsonl
-from halo_forge.verifiers.records import VerifiedRecords, verifier_fingerprint, verify_records
+from halo_forge.verifiers.records import (
+    VerifiedRecords,
+    summarise_records,
+    verifier_fingerprint,
+    verify_records,
+)
 from halo_forge.verifiers.registry import available_verifiers, build_verifier
 
 
@@ -36,29 +41,6 @@ def _summary_table(results: list[dict[str, Any]]) -> Table:
     for reward in sorted(histogram):
         table.add_row(f"{reward:.2f}", str(histogram[reward]), f"{histogram[reward] / total:.1%}")
     return table
-
-
-def _rates(results: list[dict[str, Any]]) -> list[str]:
-    """Pass rate, compile rate (compile verifiers), a compile-only warning and cache hits."""
-    total = len(results)
-    lines = [f"pass rate: {sum(bool(r['success']) for r in results) / total:.1%}"]
-    stages = [(r.get("metadata") or {}).get("stage") for r in results]
-    if any(stage in ("compile", "link", "run") for stage in stages):
-        compiled = sum(
-            1
-            for record, stage in zip(results, stages, strict=True)
-            if stage == "run" or (stage == "compile" and record["success"])
-        )
-        lines.insert(0, f"compile rate: {compiled / total:.1%}")
-    compile_only = sum(bool((r.get("metadata") or {}).get("compile_only")) for r in results)
-    if compile_only:
-        lines.append(
-            f"compile-only: {compile_only} samples carry tests that were not run; "
-            "pass means compiled"
-        )
-    cached = sum(bool((r.get("metadata") or {}).get("cached")) for r in results)
-    lines.append(f"served from cache: {cached}")
-    return lines
 
 
 def verify(
@@ -122,7 +104,7 @@ def _print_summary(run: VerifiedRecords, input_file: Path, output: Path) -> None
         ui.echo(f"{input_file} holds no records")
         return
     ui.echo(_summary_table(run.records))
-    for line in _rates(run.records):
+    for line in summarise_records(run.records).lines():
         ui.echo(line)
     rate = run.verified / run.seconds if run.seconds > 0 else 0.0
     ui.echo(

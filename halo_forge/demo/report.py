@@ -1,4 +1,4 @@
-"""What the demo says at the end: the per-cycle rows and the held-out change in plain words.
+"""What the demo says at the end: the held-out change in plain words.
 
 The sentences state losses as plainly as gains (a pass@k above 1 that fell means the model
 lost diversity) and give each change's paired standard error, so a change smaller than
@@ -8,30 +8,9 @@ sampling noise is not sold as a gain.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from halo_forge.benchmark.paired import paired_difference, prompt_outcomes
 from halo_forge.benchmark.results import load_result
-from halo_forge.benchmark.stages import StageMetrics
-
-
-def cycle_stages(cycles: list[dict[str, Any]]) -> list[StageMetrics]:
-    """One row per RAFT cycle: kept samples, training loss and time (no held-out rates)."""
-    rows = []
-    for cycle in cycles:
-        parts = ("generation_seconds", "verification_seconds", "training_seconds")
-        seconds = [cycle[part] for part in parts if cycle.get(part) is not None]
-        rows.append(
-            StageMetrics(
-                stage=f"RAFT cycle {cycle['cycle']}",
-                pass_rate=None,
-                compile_rate=None,
-                kept=cycle.get("kept"),
-                train_loss=cycle.get("train_loss"),
-                seconds=sum(seconds) if seconds else None,
-            )
-        )
-    return rows
 
 
 def describe_change(baseline_path: Path, final_path: Path) -> list[str]:

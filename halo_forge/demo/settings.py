@@ -1,107 +1,81 @@
-"""The demo's presets: every number that shapes a demo run, in one place to tune.
+"""The demo's settings: every number that shapes a demo run, loaded from a commented YAML preset.
 
-`FULL` is what `halo-forge demo` runs (<= 10 minutes on a 2-core CPU with the embedded model),
-`QUICK` is `--quick` (<= 2 minutes). The same settings drive a real model on a GPU
-(`--model Qwen/Qwen2.5-Coder-0.5B`); only the fine-tuning mode follows the model (see
-`uses_lora`).
+`halo_forge/demo/presets/demo.yaml` is what `halo-forge demo` runs (<= 10 minutes on a 2-core CPU with the
+embedded model) and says why each number is what it is; `--quick` applies
+`halo_forge/demo/presets/quick.yaml` on top (<= 2 minutes). Both go through the one config loader, so
+`--language`, `--cycles`, `--seed`, `--model` and `--set key=value` override a key the same way
+they do for `raft train`. The same settings drive a real model on a GPU
+(`--model Qwen/Qwen2.5-Coder-0.5B`); only the fine-tuning mode follows the model (`uses_lora`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from halo_forge.config.loader import load_config, load_yaml
 from halo_forge.models.tiny import TINY_MODEL_NAME
 
+#: The preset files ship inside the package, so an installed halo-forge finds them too.
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+DEFAULT_PRESET = PRESETS_DIR / "demo.yaml"
+QUICK_PRESET = PRESETS_DIR / "quick.yaml"
 
-@dataclass(frozen=True)
-class DemoSettings:
-    """How big each stage of the demo is.
+
+class DemoSettings(BaseModel):
+    """What a demo run does and how big each stage is.
 
     The tasks are split by prompt text into three disjoint parts: SFT pairs (prompt plus
     reference solution), RAFT prompts (tests only, no solution) and held-out prompts that only
     the benchmarks see.
     """
 
-    task_count: int
-    heldout_tasks: int
-    raft_tasks: int
-    sft_epochs: float
-    sft_learning_rate: float
-    sft_batch_size: int
-    raft_samples_per_prompt: int
-    raft_temperature: float
-    raft_epochs: int
-    raft_learning_rate: float
-    raft_batch_size: int
-    # Only fully passing samples are kept: graded partial credit raised the compile rate but
-    # not pass@1 in the measurements behind these presets.
-    raft_reward_threshold: float
-    benchmark_samples: int
-    benchmark_k: tuple[int, ...]
-    benchmark_temperature: float
-    max_new_tokens: int
-    generation_batch_size: int
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def to_json(self) -> dict[str, Any]:
-        """The settings as a JSON object (recorded beside the run to detect a changed preset)."""
-        return {**asdict(self), "benchmark_k": list(self.benchmark_k)}
+    language: Literal["c", "python"] = Field(
+        "c", description="c: gcc compiles and runs; python: the tests run."
+    )
+    model: str = Field(TINY_MODEL_NAME, description="The model to train.")
+    seed: int = Field(0, description="Seed of the tasks, the split, training and sampling.")
+    cycles: int = Field(3, gt=0, description="RAFT cycles (more extend a finished run).")
+    task_count: int = Field(gt=0, description="Tasks generated before the split.")
+    heldout_tasks: int = Field(gt=0, description="Prompts only the benchmarks see.")
+    raft_tasks: int = Field(gt=0, description="Prompts RAFT samples from (no solutions).")
+    sft_epochs: float = Field(gt=0, description="Passes over the SFT pairs.")
+    sft_learning_rate: float = Field(gt=0, description="SFT learning rate.")
+    sft_batch_size: int = Field(gt=0, description="SFT samples per step.")
+    raft_samples_per_prompt: int = Field(gt=0, description="RAFT samples per prompt per cycle.")
+    raft_temperature: float = Field(ge=0, description="RAFT sampling temperature.")
+    raft_epochs: int = Field(gt=0, description="Passes over each cycle's kept samples.")
+    raft_learning_rate: float = Field(gt=0, description="RAFT learning rate.")
+    raft_batch_size: int = Field(gt=0, description="RAFT samples per training step.")
+    raft_reward_threshold: float = Field(ge=0, le=1, description="Lowest reward kept.")
+    benchmark_samples: int = Field(gt=0, description="Benchmark samples per prompt (n).")
+    benchmark_k: list[int] = Field(min_length=1, description="pass@k values to report.")
+    benchmark_temperature: float = Field(ge=0, description="Benchmark sampling temperature.")
+    max_new_tokens: int = Field(gt=0, description="Longest completion (tokens), everywhere.")
+    generation_batch_size: int = Field(gt=0, description="Prompts per generate call.")
 
+    def fingerprint_settings(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the one that wrote its files.
 
-# Why these numbers (measured on a 2-core CPU VM, C suite; benchmarks/RESULTS.md has the runs):
-# - task_count: 400 tasks per family give the suite's ~1,450 distinct prompts; the split keeps
-#   one task per prompt, so SFT gets ~700 distinct pairs, RAFT 500 prompts, held-out 250.
-# - heldout_tasks 250: the paired standard error of a pass@1 change is ~1.5 points (2-3 on 100).
-# - raft_tasks 500 x 2 samples: as many samples per cycle as 120 x 8, but four times as many
-#   distinct prompts. With 120 prompts RAFT memorised their constants (a full fine-tune lost
-#   6-17 points held-out) and gained +2 to +4; with 500 it gained about +6 on every seed.
-# - sft_epochs 10 (~420 steps): at ~200 steps the model wrote the right function with the wrong
-#   constants (held-out pass@1 3%); from ~430 on it copies them from the prompt (~50% at T=1.0).
-# - raft_temperature 1.0: samples differ enough that some pass on prompts the likeliest answer
-#   fails; only reward 1.0 is kept (see raft_reward_threshold above).
-# - raft_learning_rate 2e-4 on a LoRA adapter, 3 epochs: 5e-4 and 1e-3, or 1 epoch, moved the
-#   held-out gain by less than its noise; a full fine-tune of RAFT's samples lowered pass@5.
-# - benchmark_temperature 1.0: pass@k of the distribution RAFT samples from and trains on, so
-#   pass@5 can show the diversity RAFT costs (at 0.2 the five samples are near copies).
-# - generation_batch_size 32: on one CPU thread it generated 1.24x the tokens/s of 64 and 1.1x
-#   of 16 (benchmarks/generation_batch_size.py; a long sample holds a big batch back).
-FULL = DemoSettings(
-    task_count=24800,
-    heldout_tasks=250,
-    raft_tasks=500,
-    sft_epochs=10.0,
-    sft_learning_rate=2e-3,
-    sft_batch_size=16,
-    raft_samples_per_prompt=2,
-    raft_temperature=1.0,
-    raft_epochs=3,
-    raft_learning_rate=2e-4,
-    raft_batch_size=16,
-    raft_reward_threshold=1.0,
-    benchmark_samples=5,
-    benchmark_k=(1, 5),
-    benchmark_temperature=1.0,
-    # The longest reference solution is 172 tokens; a sample that runs past this is wrong.
-    max_new_tokens=192,
-    generation_batch_size=32,
-)
-
-# A smoke run of every stage: too little SFT for the model to copy constants yet, so expect
-# compile rates well above zero and pass rates near it.
-QUICK = replace(
-    FULL,
-    task_count=6200,
-    heldout_tasks=30,
-    raft_tasks=30,
-    sft_epochs=2.0,
-    raft_samples_per_prompt=4,
-    raft_epochs=1,
-)
+        `cycles` is left out: running more cycles over a finished run extends it.
+        """
+        return self.model_dump(mode="json", exclude={"cycles"})
 
 
-def preset(quick: bool) -> DemoSettings:
-    """`QUICK` for `--quick`, else `FULL`."""
-    return QUICK if quick else FULL
+def load_preset(
+    path: str | Path | None = None, *, quick: bool = False, overrides: dict[str, Any] | None = None
+) -> DemoSettings:
+    """The settings of `path` (default `halo_forge/demo/presets/demo.yaml`), then `--quick`'s, then `overrides`.
+
+    `overrides` maps keys to values as the CLI gives them (None: not given).
+    """
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    quick_keys = load_yaml(QUICK_PRESET) if quick else {}
+    return load_config(DemoSettings, path or DEFAULT_PRESET, {**quick_keys, **given})
 
 
 def uses_lora(model: str) -> bool:

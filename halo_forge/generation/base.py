@@ -1,4 +1,4 @@
-"""One sampling interface for every backend, and the registry that builds a backend by name.
+"""One sampling interface for every backend (`registry.get_sampler` builds one by name).
 
 RAFT and benchmark only ever call `Sampler.generate`, so a faster engine (vLLM) replaces the
 Transformers backend without touching them. Prompts are passed as the exact text the model
@@ -8,18 +8,18 @@ template or a built-in one), so no backend adds a template or a system prompt of
 
 from __future__ import annotations
 
-import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
-
-from halo_forge.errors import ConfigError
-
-SAMPLER_BACKENDS = ("transformers", "vllm")
 
 
 class Sampler(ABC):
-    """Draws `n` completions for each prompt."""
+    """Draws `n` completions for each prompt.
+
+    `tokens_generated` is the running total of tokens the sampler generated, which callers
+    divide by their own timing to report throughput.
+    """
+
+    tokens_generated: int = 0
 
     @abstractmethod
     def generate(
@@ -48,27 +48,3 @@ def truncate_at_stop(text: str, stop: Sequence[str] | None) -> str:
         if marker and 0 <= position < cut:
             cut = position
     return text[:cut]
-
-
-def get_sampler(backend: str, model: str, **options: Any) -> Sampler:
-    """A sampler of `backend` ("transformers" or "vllm") over `model` (id, directory or adapter).
-
-    `options` go to the backend (device, dtype, trust_remote_code, batch_size, ...).
-    """
-    if backend == "transformers":
-        from halo_forge.generation.transformers_backend import TransformersSampler
-
-        return TransformersSampler.from_pretrained(model, **options)
-    if backend == "vllm":
-        if importlib.util.find_spec("vllm") is None:
-            raise ConfigError(
-                "the vllm backend needs vLLM: pip install 'halo-forge[vllm]' "
-                "(or use the transformers backend)"
-            )
-        raise ConfigError(
-            "vLLM is installed, but this version of halo-forge has no vLLM sampler yet; "
-            "use the transformers backend"
-        )
-    raise ConfigError(
-        f"unknown sampler backend {backend!r}; allowed: {', '.join(SAMPLER_BACKENDS)}"
-    )

@@ -1,18 +1,21 @@
 """RAFT: cycles of generate -> verify -> filter -> train, with the files of each cycle as state.
 
-`RAFTTrainer` is imported lazily, so the pure strategy and filtering modules load without torch.
+`RAFTTrainer` is imported on first use, so the pure strategy and filtering modules load
+without torch.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["RAFTResult", "RAFTTrainer"]
+from halo_forge.lazy_exports import lazy_exports
 
+if TYPE_CHECKING:
+    from halo_forge.raft.loop import RAFTResult, RAFTTrainer
+    from halo_forge.raft.stats import CycleStats
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from halo_forge.raft import trainer
+_EXPORTS = {"RAFTResult": "loop", "RAFTTrainer": "loop", "CycleStats": "stats"}
 
-        return getattr(trainer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["CycleStats", "RAFTResult", "RAFTTrainer"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -17,17 +17,20 @@ is tested with a plain function as the sampler.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from halo_forge import ui
 from halo_forge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
-from halo_forge.data.records import PromptRecord
+from halo_forge.data.records import PromptRecord, RecordKind, parse_record, read_records
+from halo_forge.errors import DataError
 from halo_forge.training.interrupt import StopRequest
-from halo_forge.verifiers.base import RewardLevel, Verifier
+from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.language_names import reported_language
+from halo_forge.verifiers.records import VerifiedRecords, verify_records
+from halo_forge.verifiers.result import compiled_of
 
 #: Samples handed to the verifier per appended chunk (the unit a kill can lose).
 VERIFY_CHUNK = 64
@@ -90,6 +93,31 @@ class CyclePrompt:
 def prompt_key(index: int, record: PromptRecord) -> str:
     """A key that names the prompt across cycles: its position, plus its task id if it has one."""
     return f"{index}:{record.task_id}" if record.task_id is not None else str(index)
+
+
+def prompt_records(
+    prompts: str | Path | Iterable[PromptRecord | dict[str, Any]],
+) -> tuple[list[PromptRecord], list[int] | None, str]:
+    """The prompt records, their file lines (None for records given in code), and their source."""
+    line_numbers: list[int] | None = None
+    source = "prompts"
+    if isinstance(prompts, (str, Path)):
+        numbered = list(read_records(prompts, RecordKind.RLVR).numbered())
+        records = [record for _, record in numbered]
+        line_numbers = [line_number for line_number, _ in numbered]
+        source = str(prompts)
+    else:
+        records = []
+        for index, item in enumerate(prompts):
+            try:
+                records.append(
+                    item if isinstance(item, PromptRecord) else parse_record(item, RecordKind.RLVR)
+                )
+            except ValueError as error:
+                raise DataError(f"prompt {index}: {error}") from None
+    if not records:
+        raise DataError("no prompts to train on; pass RLVR prompt records (JSONL with `prompt`)")
+    return records, line_numbers, source  # type: ignore[return-value]
 
 
 def expected_samples(prompts: Sequence[CyclePrompt], samples_per_prompt: int) -> int:
@@ -194,56 +222,41 @@ def verify_samples(
     *,
     stop: StopRequest | None = None,
     chunk_size: int | None = None,
-) -> int:
-    """Verify the samples not yet in `verified_path`, chunk by chunk; returns how many ran.
+) -> VerifiedRecords:
+    """Verify the samples not yet in `verified_path`, chunk by chunk; returns every record.
 
-    Each prompt record's own verification context (tests, expected output, stdin) goes with
-    its samples. `chunk_size` defaults to `VERIFY_CHUNK`.
+    The one resumable loop (`verify_records`) does the work: the verified file holds the
+    samples in their order, each with `reward`, `success`, `compiled`, `language` and the
+    verifier's `details` and `error` cut to `DETAILS_LIMIT`. Each prompt record's own
+    verification context (tests, expected output, stdin) goes with its samples. The run
+    fingerprint covers the verifier, so the file keeps no fingerprint of its own.
+    `chunk_size` defaults to `VERIFY_CHUNK`.
     """
-    chunk_size = chunk_size or VERIFY_CHUNK
     contexts = {prompt.key: prompt.record.verification_context() for prompt in prompts}
-    with JsonlAppender(verified_path) as appender:
-        finished = {record["sample_id"] for record in appender.existing()}
-        pending = [
-            record for record in read_jsonl(samples_path) if record["sample_id"] not in finished
-        ]
-        with ui.progress() as bar:
-            task = bar.add_task("Verifying", total=len(pending))
-            for start in range(0, len(pending), chunk_size):
-                chunk = pending[start : start + chunk_size]
-                results = verifier.verify_batch(
-                    [record["completion"] for record in chunk],
-                    contexts=[contexts[record["prompt_key"]] for record in chunk],
-                )
-                appender.append_batch(
-                    {
-                        **record,
-                        "reward": result.reward,
-                        "success": result.success,
-                        "compiled": compiled(result.success, result.metadata),
-                        "language": reported_language(
-                            contexts[record["prompt_key"]].get("language"), result
-                        ),
-                        "details": result.details[:DETAILS_LIMIT],
-                        "error": (result.error or "")[:DETAILS_LIMIT] or None,
-                    }
-                    for record, result in zip(chunk, results, strict=True)
-                )
-                bar.advance(task, len(chunk))
-                if stop is not None and start + chunk_size < len(pending):
-                    stop.raise_if_requested()
-    return len(pending)
 
+    def scored(sample: Mapping[str, Any], result: VerifyResult) -> dict[str, Any]:
+        return {
+            **sample,
+            "reward": result.reward,
+            "success": result.success,
+            "compiled": compiled_of(result),
+            "language": reported_language(contexts[sample["prompt_key"]].get("language"), result),
+            "details": result.details[:DETAILS_LIMIT],
+            "error": (result.error or "")[:DETAILS_LIMIT] or None,
+        }
 
-def compiled(success: bool, metadata: dict[str, Any]) -> bool:
-    """Whether a sample got past compilation: it passed, or it failed only when run."""
-    return success or metadata.get("stage") == "run"
-
-
-def read_verified(path: Path, samples_path: Path) -> list[dict[str, Any]]:
-    """The verified records in sample order (a resumed verification appends out of order)."""
-    by_id = {record["sample_id"]: record for record in read_jsonl(path)}
-    return [by_id[record["sample_id"]] for record in read_jsonl(samples_path)]
+    return verify_records(
+        verifier,
+        read_jsonl(samples_path),
+        verified_path,
+        fingerprint=None,
+        batch_size=chunk_size or VERIFY_CHUNK,
+        source=str(samples_path),
+        code=lambda sample: sample["completion"],
+        context=lambda sample: contexts[sample["prompt_key"]],
+        scored=scored,
+        stop=stop.raise_if_requested if stop is not None else None,
+    )
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, float]:
@@ -251,38 +264,3 @@ def timed(function: Callable[[], Any]) -> tuple[Any, float]:
     start = time.perf_counter()
     value = function()
     return value, time.perf_counter() - start
-
-
-def reward_histogram(rewards: Sequence[float]) -> dict[str, int]:
-    """Sample count per reward value, highest first (keys as text, for JSON)."""
-    counts: dict[float, int] = {}
-    for reward in rewards:
-        counts[round(float(reward), 4)] = counts.get(round(float(reward), 4), 0) + 1
-    return {f"{reward:g}": counts[reward] for reward in sorted(counts, reverse=True)}
-
-
-def verification_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Pass rate, compile rate, mean reward and histogram of a cycle's verified records,
-    overall and (`by_language`) for each language's records."""
-    by_language: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        by_language.setdefault(record.get("language") or "unknown", []).append(record)
-    return {
-        **_rates(records),
-        "reward_histogram": reward_histogram([float(record["reward"]) for record in records]),
-        "correct_samples": sum(
-            float(record["reward"]) >= RewardLevel.CORRECT for record in records
-        ),
-        "by_language": {name: _rates(group) for name, group in sorted(by_language.items())},
-    }
-
-
-def _rates(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Sample count, pass rate, compile rate and mean reward of some verified records."""
-    total = len(records) or 1
-    return {
-        "samples": len(records),
-        "pass_rate": sum(bool(record["success"]) for record in records) / total,
-        "compile_rate": sum(bool(record["compiled"]) for record in records) / total,
-        "mean_reward": sum(float(record["reward"]) for record in records) / total,
-    }

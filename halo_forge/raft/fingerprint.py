@@ -13,6 +13,7 @@ dataloader settings (how batches reach the device, not what a cycle learns).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from halo_forge.config.fingerprint import (
 )
 from halo_forge.config.models import RAFTConfig
 from halo_forge.data.records import PromptRecord
+from halo_forge.verifiers.base import Verifier
 
 FINGERPRINT_FILE = "fingerprint.json"
 _NOT_FINGERPRINTED = (
@@ -36,6 +38,15 @@ _NOT_FINGERPRINTED = (
     "training.dataloader_pin_memory",
     "training.report_to",
 )
+
+
+#: Keys of fingerprints stored before SFT and RAFT shared one training section, under their
+#: names now, and the value a key that did not exist yet had; a run started then resumes.
+_LEGACY_KEYS = {
+    "training.epochs": "training.num_train_epochs",
+    "training.batch_size": "training.per_device_train_batch_size",
+}
+_LEGACY_DEFAULTS = {"training.max_seq_length": 1024}
 
 
 def run_fingerprint(
@@ -52,6 +63,14 @@ def run_fingerprint(
     return flat
 
 
+def verifier_identity(verifier: Verifier | None) -> str | None:
+    """What a passed-in verifier instance is, for the fingerprint (None: built from config)."""
+    if verifier is None:
+        return None
+    identity = {"class": type(verifier).__qualname__, "fingerprint": verifier.cache_fingerprint()}
+    return json.dumps(identity, sort_keys=True, default=str)
+
+
 def check_fingerprint(
     output_dir: str | Path, fingerprint: Mapping[str, Any], force: bool = False
 ) -> None:
@@ -61,6 +80,7 @@ def check_fingerprint(
     they are (the caller accepts that earlier cycles were made with other settings).
     """
     path = Path(output_dir) / FINGERPRINT_FILE
+    _upgrade_legacy_fingerprint(path)
     changed = compare_fingerprint(
         path,
         fingerprint,
@@ -74,3 +94,18 @@ def check_fingerprint(
             f"--force: reusing {output_dir} although {', '.join(changed)} changed",
             style="yellow",
         )
+
+
+def _upgrade_legacy_fingerprint(path: Path) -> None:
+    """Rewrite a fingerprint stored under the old training-section names in today's names."""
+    if not path.is_file():
+        return
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    if not any(old in stored for old in _LEGACY_KEYS):
+        return
+    for old, new in _LEGACY_KEYS.items():
+        if old in stored:
+            stored[new] = stored.pop(old)
+    for key, value in _LEGACY_DEFAULTS.items():
+        stored.setdefault(key, value)
+    store_fingerprint(path, stored)

@@ -22,7 +22,7 @@ from halo_forge.benchmark.results import SampleOutcome
 from halo_forge.benchmark.run import verify_samples
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import DataError
-from halo_forge.verifiers.python_tests import MBPPVerifier
+from halo_forge.verifiers.python.verifiers import MBPPVerifier
 
 TESTS = "assert square(2) == 4\nassert square(3) == 9\n"
 CORRECT = "def square(x):\n    return x * x\n"

@@ -26,7 +26,7 @@ from halo_forge.config.models import RAFTConfig
 from halo_forge.data.builtin_tasks import generate_tasks
 from halo_forge.data.jsonl import write_jsonl
 from halo_forge.errors import ConfigError
-from halo_forge.raft.plots import RUN_LOG_FILE
+from halo_forge.raft.training_log import read_training_log
 
 pytestmark = pytest.mark.slow
 
@@ -85,10 +85,11 @@ def test_summary_has_baseline_each_cycle_and_final(finished) -> None:
         assert row["pass_at_k"] == benchmark.pass_at_k
         assert set(row["pass_at_k"]) == {"pass@1", "pass@2"}
         assert benchmark.total == 2 * 2
-    cycle = json.loads((output / RAFT_DIR / RUN_LOG_FILE).read_text())[0]
-    assert summary["stages"][1]["kept"] == cycle["kept"]
-    assert summary["stages"][1]["pass_rate"] == cycle["pass_rate"]
-    assert summary["stages"][1]["train_loss"] == cycle["train_loss"]
+    cycle = read_training_log(output / RAFT_DIR)[0]
+    assert summary["stages"][1]["kept"] == cycle.kept
+    assert summary["stages"][1]["pass_rate"] == cycle.pass_rate
+    assert summary["stages"][1]["train_loss"] == cycle.train_loss
+    assert summary["results"] == {"baseline": BASELINE_RESULT, "final": FINAL_RESULT}
 
 
 def test_summary_flags_evaluation_on_the_training_prompts(finished) -> None:

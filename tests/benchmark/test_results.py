@@ -19,12 +19,12 @@ from halo_forge.benchmark.results import (
     build_result,
     load_result,
     load_samples,
-    sample_compiled,
     samples_path_for,
     write_result,
 )
 from halo_forge.errors import DataError
 from halo_forge.verifiers.base import VerifyResult
+from halo_forge.verifiers.result import compiled_of
 
 DOCUMENTED_FIELDS = {
     "model",
@@ -110,10 +110,12 @@ def test_pass_at_k_uses_only_prompts_with_at_least_k_samples() -> None:
     assert summary.pass_at_k["pass@5"] is None  # no prompt has 5: no estimate at all
 
 
-def test_compile_rate_is_none_when_a_verifier_records_no_compile_fact() -> None:
-    samples = [_outcome("a", 0, True, compiled=True), _outcome("a", 1, False, compiled=None)]
+def test_compile_rate_counts_the_samples_whose_verifier_can_say() -> None:
+    known = [_outcome("a", 0, True, compiled=True), _outcome("a", 1, False, compiled=False)]
+    unknown = [_outcome("b", 0, True, compiled=None)]
 
-    assert aggregate(samples, [1]).compile_rate is None
+    assert aggregate(known + unknown, [1]).compile_rate == 0.5
+    assert aggregate(unknown, [1]).compile_rate is None
 
 
 @pytest.mark.parametrize(
@@ -136,10 +138,10 @@ def test_compile_rate_is_none_when_a_verifier_records_no_compile_fact() -> None:
         (VerifyResult(True, 1.0), None),
     ],
 )
-def test_sample_compiled_reads_the_facts_the_verifier_recorded(
+def test_compiled_of_reads_the_facts_an_old_result_recorded(
     result: VerifyResult, compiled: bool | None
 ) -> None:
-    assert sample_compiled(result) is compiled
+    assert compiled_of(result) is compiled
 
 
 def test_outcome_without_category_is_counted_as_uncategorized() -> None:

@@ -22,8 +22,8 @@ from halo_forge.data.jsonl import read_jsonl, write_jsonl
 from halo_forge.data.records import PromptRecord
 from halo_forge.errors import ConfigError, DataError, VerifierError
 from halo_forge.raft.cycle import StopRequest
-from halo_forge.verifiers.compile import GCCVerifier
-from halo_forge.verifiers.python_tests import MBPPVerifier
+from halo_forge.verifiers.cpp.compile import GCCVerifier
+from halo_forge.verifiers.python.verifiers import MBPPVerifier
 
 PRINT_42 = '```cpp\n#include <cstdio>\nint main() { std::puts("42"); return 0; }\n```'
 PRINT_HELLO = '```cpp\n#include <cstdio>\nint main() { std::puts("hello"); return 0; }\n```'

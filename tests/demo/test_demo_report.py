@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from halo_forge.demo.report import cycle_stages, describe_change
+from halo_forge.demo.report import describe_change
 
 
 def test_fall_in_pass_at_5_is_reported_as_lost_diversity(write_run) -> None:
@@ -39,24 +39,3 @@ def test_consistent_small_change_over_many_prompts_is_a_gain(write_run) -> None:
     after = write_run("final", {f"p{i}": (5, 2 + i % 3) for i in range(50)}, [1])
 
     assert describe_change(before, after)[0].endswith("(+20.0 points, standard error 0.0: gain)")
-
-
-def test_cycle_rows_carry_kept_loss_and_time_but_no_heldout_rates() -> None:
-    rows = cycle_stages(
-        [
-            {
-                "cycle": 1,
-                "kept": 12,
-                "train_loss": 0.5,
-                "generation_seconds": 3.0,
-                "training_seconds": 2.0,
-            },
-            {"cycle": 2, "kept": 0, "train_loss": None},
-        ]
-    )
-
-    assert [(row.stage, row.kept, row.seconds) for row in rows] == [
-        ("RAFT cycle 1", 12, 5.0),
-        ("RAFT cycle 2", 0, None),
-    ]
-    assert all(row.pass_rate is None and row.compile_rate is None for row in rows)

@@ -11,23 +11,53 @@ import pytest
 
 from halo_forge.data.builtin_tasks import generate_tasks
 from halo_forge.data.jsonl import read_jsonl
-from halo_forge.demo import QUICK, DemoRun, run_demo
-from halo_forge.demo.pipeline import split_by_prompt
+from halo_forge.demo import DemoRun, load_preset, run_demo
+from halo_forge.demo.split import split_by_prompt
 from halo_forge.errors import ConfigError
 
-# Small enough for a test, with every stage doing real work (a training step, real samples).
-TINY_PRESET = replace(
-    QUICK,
-    task_count=186,
-    heldout_tasks=6,
-    raft_tasks=6,
-    sft_epochs=1.0,
-    raft_samples_per_prompt=2,
-    raft_epochs=1,
-    benchmark_samples=2,
-    benchmark_k=(1, 2),
-    max_new_tokens=48,
-)
+# Small enough for a test, with every stage doing real work (a training step, real samples):
+# the quick preset with the overrides `--set` would give.
+TINY_OVERRIDES = {
+    "cycles": 1,
+    "task_count": 186,
+    "heldout_tasks": 6,
+    "raft_tasks": 6,
+    "sft_epochs": 1.0,
+    "raft_samples_per_prompt": 2,
+    "raft_epochs": 1,
+    "benchmark_samples": 2,
+    "benchmark_k": [1, 2],
+    "max_new_tokens": 48,
+}
+TINY_PRESET = load_preset(quick=True, overrides=TINY_OVERRIDES)
+
+
+def test_the_presets_are_the_commented_yaml_files_with_quick_on_top() -> None:
+    full, quick = load_preset(), load_preset(quick=True)
+
+    assert (full.language, full.model, full.cycles, full.task_count) == (
+        "c",
+        "builtin:tiny-coder",
+        3,
+        24800,
+    )
+    assert (quick.task_count, quick.sft_epochs, quick.raft_samples_per_prompt) == (6200, 2.0, 4)
+    assert quick.model_dump(exclude={"task_count", "heldout_tasks", "raft_tasks", "sft_epochs",
+                                     "raft_samples_per_prompt", "raft_epochs"}) == full.model_dump(
+        exclude={"task_count", "heldout_tasks", "raft_tasks", "sft_epochs",
+                 "raft_samples_per_prompt", "raft_epochs"}
+    )  # fmt: skip
+    assert load_preset(quick=True, overrides={"language": "python", "seed": None}).language == (
+        "python"
+    )
+
+
+def test_a_preset_key_the_demo_does_not_know_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+    preset = tmp_path / "demo.yaml"
+    preset.write_text("task_count: 100\nheldout_task: 5\n")
+
+    with pytest.raises(ConfigError, match="Did you mean 'heldout_tasks'"):
+        load_preset(preset)
 
 
 def test_split_keeps_every_prompt_text_in_one_part_once() -> None:
@@ -67,7 +97,7 @@ def test_split_that_leaves_no_sft_tasks_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoRun, object]:
-    run = DemoRun(output=tmp_path_factory.mktemp("demo"), cycles=1, settings=TINY_PRESET)
+    run = DemoRun(output=tmp_path_factory.mktemp("demo"), settings=TINY_PRESET)
     return run, run_demo(run)
 
 
@@ -86,6 +116,11 @@ def test_demo_runs_every_stage_and_writes_the_summary(finished_run) -> None:
     assert outcome.baseline.compile_rate is not None  # gcc judged every sample
     assert outcome.final.prompts == outcome.baseline.prompts == summary["heldout_prompts"]
     assert (run.output / "raft" / "cycle_1_final").is_dir()
+    assert summary["settings"] == TINY_PRESET.model_dump(mode="json")
+    assert summary["results"] == {
+        "baseline": "benchmarks/baseline.json",
+        "final": "benchmarks/raft_cycle_1.json",
+    }
 
 
 def test_raft_prompts_carry_tests_but_no_solution(finished_run) -> None:
@@ -119,10 +154,11 @@ def test_rerun_skips_finished_stages(finished_run, capsys: pytest.CaptureFixture
 def test_rerun_with_other_settings_is_refused(finished_run) -> None:
     run, _ = finished_run
 
-    with pytest.raises(ConfigError, match="other settings"):
-        run_demo(replace(run, seed=run.seed + 1))
+    other_seed = TINY_PRESET.model_copy(update={"seed": TINY_PRESET.seed + 1})
+    with pytest.raises(ConfigError, match=r"other settings \(seed: 0 -> 1\)"):
+        run_demo(replace(run, settings=other_seed))
 
 
-def test_unknown_language_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="c, python"):
-        run_demo(DemoRun(output=tmp_path, language="rust", settings=TINY_PRESET))
+def test_unknown_language_is_refused_when_the_preset_loads() -> None:
+    with pytest.raises(ConfigError, match="'c' or 'python'"):
+        load_preset(overrides={"language": "rust"})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -32,7 +35,9 @@ def sampler() -> TransformersSampler:
         for parameter in model.parameters():
             if parameter.dim() > 1:
                 parameter.normal_(0, 0.2)
-    return TransformersSampler(model, tokenizer, batch_size=4)
+    built = get_sampler("transformers", model, tokenizer=tokenizer, batch_size=4)
+    assert isinstance(built, TransformersSampler)
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +169,21 @@ def test_get_sampler_builds_the_transformers_backend_by_name() -> None:
     assert built.batch_size == 2
     with pytest.raises(ConfigError, match="transformers, vllm"):
         get_sampler("onnx", TINY_MODEL_NAME)
+
+
+def test_a_model_in_memory_needs_its_tokenizer() -> None:
+    model, _ = load_model(TINY_MODEL_NAME, device="cpu")
+    with pytest.raises(ConfigError, match="tokenizer"):
+        get_sampler("transformers", model)
+
+
+def test_the_sampler_interface_loads_no_backend() -> None:
+    script = (
+        "import sys, halo_forge.generation.base, halo_forge.generation.registry; "
+        "print(sorted(name for name in ('torch', 'halo_forge.generation.transformers_backend') "
+        "if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

@@ -17,12 +17,11 @@ from halo_forge.raft.cycle import (
     StopRequest,
     generate_samples,
     prompt_key,
-    read_verified,
-    reward_histogram,
     samples_complete,
-    verification_summary,
     verify_samples,
 )
+from halo_forge.raft.stats import VerificationSummary, reward_histogram
+from halo_forge.verifiers.base import Verifier, VerifyResult
 from halo_forge.verifiers.registry import build_verifier
 
 
@@ -117,18 +116,61 @@ def test_verification_uses_each_prompts_tests_and_resumes_from_its_file(tmp_path
     generate_samples(path, prompts, sampler, samples_per_prompt=2, batch_size=1, seed=0)
     verified_path = tmp_path / "verified.jsonl"
     with build_verifier("gcc", run_after_compile=True) as verifier:
-        assert verify_samples(path, verified_path, prompts, verifier, chunk_size=1) == 4
-        lines = verified_path.read_text().splitlines(keepends=True)
+        assert verify_samples(path, verified_path, prompts, verifier, chunk_size=1).verified == 4
+        first_run = verified_path.read_text()
+        lines = first_run.splitlines(keepends=True)
         verified_path.write_text("".join(lines[:2]))  # a kill after two chunks
-        assert verify_samples(path, verified_path, prompts, verifier, chunk_size=1) == 2
-    records = read_verified(verified_path, path)
+        resumed = verify_samples(path, verified_path, prompts, verifier, chunk_size=1)
+    assert (resumed.resumed, resumed.verified) == (2, 2)
+    assert verified_path.read_text() == first_run
+    records = read_jsonl(verified_path)
+    assert resumed.records == records
     assert [record["sample_id"] for record in records] == [r["sample_id"] for r in read_jsonl(path)]
     assert [record["success"] for record in records] == [True, False, True, False]
     assert all(record["compiled"] for record in records)
-    summary = verification_summary(records)
-    assert summary["pass_rate"] == 0.5
-    assert summary["compile_rate"] == 1.0
-    assert summary["reward_histogram"]["1"] == 2
+    summary = VerificationSummary.of(records)
+    assert summary.pass_rate == 0.5
+    assert summary.compile_rate == 1.0
+    assert summary.reward_histogram["1"] == 2
+
+
+class CountingVerifier(Verifier):
+    """Passes every sample and remembers which programs it was asked about."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.seen: list[str] = []
+
+    def verify(self, code: str, **context: object) -> VerifyResult:
+        self.seen.append(code)
+        return VerifyResult(success=True, reward=1.0, details="ok")
+
+
+def test_a_half_verified_cycle_verifies_only_the_rest_in_the_same_file_format(tmp_path):
+    prompts = _prompts(3)
+    path = tmp_path / "samples.jsonl"
+    generate_samples(path, prompts, RecordingSampler(), samples_per_prompt=2, batch_size=1, seed=0)
+    samples = read_jsonl(path)
+    verified_path = tmp_path / "verified.jsonl"
+    with CountingVerifier() as verifier:
+        verify_samples(path, verified_path, prompts, verifier, chunk_size=2)
+    complete = verified_path.read_text().splitlines(keepends=True)
+    verified_path.write_text("".join(complete[:4]) + complete[4][:15])  # killed mid-chunk
+
+    with CountingVerifier() as verifier:
+        resumed = verify_samples(path, verified_path, prompts, verifier, chunk_size=2)
+        assert sorted(verifier.seen) == sorted(sample["completion"] for sample in samples[4:])
+    assert (resumed.resumed, resumed.verified) == (4, 2)
+    assert verified_path.read_text().splitlines(keepends=True) == complete
+    assert set(resumed.records[0]) == {
+        *samples[0],
+        "reward",
+        "success",
+        "compiled",
+        "language",
+        "details",
+        "error",
+    }
 
 
 def test_verified_records_and_summary_are_broken_down_by_language(tmp_path):
@@ -161,17 +203,16 @@ def test_verified_records_and_summary_are_broken_down_by_language(tmp_path):
         "go": {"type": "go", "run_after_compile": True},
     }
     with build_verifier("auto", verifiers=config) as verifier:
-        verify_samples(path, verified_path, prompts, verifier)
+        verified = verify_samples(path, verified_path, prompts, verifier).records
 
-    verified = read_verified(verified_path, path)
     assert [record["language"] for record in verified] == ["c", "python", "go"]
-    by_language = verification_summary(verified)["by_language"]
-    assert {name: stats["pass_rate"] for name, stats in by_language.items()} == {
+    by_language = VerificationSummary.of(verified).by_language
+    assert {name: stats.pass_rate for name, stats in by_language.items()} == {
         "c": 1.0,
         "go": 1.0,
         "python": 0.0,
     }
-    assert by_language["python"]["samples"] == 1
+    assert by_language["python"].samples == 1
 
 
 def test_reward_histogram_counts_each_tier_highest_first():

@@ -65,3 +65,15 @@ def test_force_accepts_and_stores_the_new_fingerprint(tmp_path):
     check_fingerprint(tmp_path, changed, force=True)
     assert json.loads((tmp_path / FINGERPRINT_FILE).read_text())["raft.seed"] == 1
     check_fingerprint(tmp_path, changed)
+
+
+def test_a_run_fingerprinted_under_the_old_training_names_resumes(tmp_path):
+    current = run_fingerprint(_config(), PROMPTS, "m")
+    legacy = dict(current)
+    legacy["training.epochs"] = legacy.pop("training.num_train_epochs")
+    legacy["training.batch_size"] = legacy.pop("training.per_device_train_batch_size")
+    del legacy["training.max_seq_length"]
+    (tmp_path / FINGERPRINT_FILE).write_text(json.dumps(legacy))
+
+    check_fingerprint(tmp_path, current)  # no "made with other settings" error
+    assert json.loads((tmp_path / FINGERPRINT_FILE).read_text()) == json.loads(json.dumps(current))

@@ -13,26 +13,32 @@ from typer.testing import CliRunner
 from halo_forge import ui
 from halo_forge.cli import raft_cmd
 from halo_forge.errors import DataError
-from halo_forge.raft.plots import (
-    RUN_LOG_FILE,
-    TRAINING_PLOT_FILE,
-    plot_training_log,
-    read_training_log,
-    training_log_table,
-)
+from halo_forge.paths import TRAINING_LOG_FILE
+from halo_forge.raft.plots import TRAINING_PLOT_FILE, plot_training_log, training_log_table
+from halo_forge.raft.stats import CycleStats
+from halo_forge.raft.training_log import read_training_log
 
+NUMBERS = [
+    (1, 0.25, 0.5, 3, 5e-5, 1.8),
+    (2, 0.5, 0.75, 0, 4e-5, None),
+    (3, 0.625, 1.0, 6, 3e-5, 0.9123),
+]
+#: Rows as RAFT wrote them before `by_language` existed (and without timings: resumed cycles).
 ROWS = [
-    {"cycle": 1, "pass_rate": 0.25, "compile_rate": 0.5, "kept": 3, "learning_rate": 5e-5,
-     "train_loss": 1.8},
-    {"cycle": 2, "pass_rate": 0.5, "compile_rate": 0.75, "kept": 0, "learning_rate": 4e-5,
-     "train_loss": None},
-    {"cycle": 3, "pass_rate": 0.625, "compile_rate": 1.0, "kept": 6, "learning_rate": 3e-5,
-     "train_loss": 0.9123},
+    {"cycle": cycle, "prompts": 2, "samples": 8, "pass_rate": pass_rate,
+     "compile_rate": compile_rate, "mean_reward": 0.5, "reward_histogram": {"1": 2, "0": 6},
+     "correct_samples": 2, "unique_samples": 8, "candidates": kept, "kept": kept,
+     "effective_threshold": 1.0, "reward_threshold": 1.0, "keep_top_percent": 1.0,
+     "learning_rate": learning_rate, "train_loss": loss, "grad_norm": None,
+     "checkpoint": f"run/cycle_{cycle}_final"}
+    for cycle, pass_rate, compile_rate, kept, learning_rate, loss in NUMBERS
 ]  # fmt: skip
 
 
-def _run_dir(tmp_path: Path, rows: object = ROWS) -> Path:
-    (tmp_path / RUN_LOG_FILE).write_text(json.dumps(rows))
+def _run_dir(tmp_path: Path, log: object = None) -> Path:
+    """A run directory whose log is `log`, by default the current form holding `ROWS`."""
+    document = {"train": [], "eval": [], "summary": {}, "cycles": ROWS} if log is None else log
+    (tmp_path / TRAINING_LOG_FILE).write_text(json.dumps(document))
     return tmp_path
 
 
@@ -63,10 +69,19 @@ def test_missing_log_names_the_command_that_writes_it(tmp_path: Path) -> None:
         read_training_log(tmp_path)
 
 
-@pytest.mark.parametrize("rows", [[], {"cycle": 1}, [{"pass_rate": 0.5}]])
-def test_log_without_cycle_rows_is_refused(tmp_path: Path, rows: object) -> None:
+def test_a_log_of_an_earlier_version_a_bare_list_of_rows_still_loads(tmp_path: Path) -> None:
+    rows = read_training_log(_run_dir(tmp_path, ROWS))
+
+    assert rows == [CycleStats.from_json(row) for row in ROWS]
+    assert [row.train_loss for row in rows] == [1.8, None, 0.9123]
+
+
+@pytest.mark.parametrize(
+    "log", [[], {"cycles": []}, {"cycle": 1}, [{"pass_rate": 0.5}], {"train": []}]
+)
+def test_log_without_cycle_rows_is_refused(tmp_path: Path, log: object) -> None:
     with pytest.raises(DataError, match=r"training_log\.json"):
-        read_training_log(_run_dir(tmp_path, rows))
+        read_training_log(_run_dir(tmp_path, log))
 
 
 def test_report_command_prints_the_cycles_and_writes_the_plot(tmp_path: Path) -> None:

@@ -7,33 +7,38 @@ import io
 from rich.console import Console
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from halo_forge.paths import TENSORBOARD_DIR
 from halo_forge.raft.report import NOTHING_KEPT, cycle_table, degradation_warning, write_scalars
+from halo_forge.raft.stats import CycleStats
 
 
-def _stats(cycle: int, pass_rate: float, **extra: object) -> dict[str, object]:
-    return {
+def _stats(cycle: int, pass_rate: float, **extra: object) -> CycleStats:
+    values: dict[str, object] = {
         "cycle": cycle,
         "prompts": 3,
         "samples": 12,
         "pass_rate": pass_rate,
         "compile_rate": 0.75,
+        "mean_reward": 0.5,
         "reward_histogram": {"1": 3, "0.5": 6, "0": 3},
-        "kept": 5,
+        "correct_samples": 3,
         "unique_samples": 10,
+        "candidates": 9,
+        "kept": 5,
         "effective_threshold": 0.5,
         "reward_threshold": 1.0,
         "keep_top_percent": 0.5,
         "learning_rate": 5e-5,
+        "checkpoint": f"run/cycle_{cycle}_final",
         "train_loss": 1.25,
         "grad_norm": 0.5,
         "generation_seconds": 2.0,
         "generation_tokens_per_second": 100.0,
-        "training_seconds": None,
-        **extra,
     }
+    return CycleStats.from_json(values | extra)
 
 
-def _render(stats: dict[str, object]) -> str:
+def _render(stats: CycleStats) -> str:
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(cycle_table(stats))
     return console.export_text()
@@ -73,7 +78,7 @@ def test_degradation_warning_only_when_pass_rate_falls():
 def test_scalars_are_written_per_cycle_and_skip_missing_numbers(tmp_path):
     write_scalars(tmp_path, _stats(1, 0.25))
     write_scalars(tmp_path, _stats(2, 0.5))
-    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events = EventAccumulator(str(tmp_path / TENSORBOARD_DIR))  # SFT's folder too: logs/
     events.Reload()
     assert [(e.step, e.value) for e in events.Scalars("raft/pass_rate")] == [(1, 0.25), (2, 0.5)]
     assert "raft/training_seconds" not in events.Tags()["scalars"]

@@ -31,9 +31,9 @@ import os, signal, sys
 from halo_forge.config.models import RAFTConfig
 from halo_forge.generation.transformers_backend import TransformersSampler
 from halo_forge.raft import cycle
-from halo_forge.raft.trainer import RAFTTrainer
-from halo_forge.training.trainer import TrainingLogCallback
-from halo_forge.verifiers.base import Verifier
+from halo_forge.raft.loop import RAFTTrainer
+from halo_forge.training.hf_trainer import TrainingLogCallback
+from halo_forge.verifiers import records
 
 stage = os.environ.get("KILL_AT", "")
 calls = {"generate": 0, "verify": 0}
@@ -52,13 +52,13 @@ def generate(self, *args, **kwargs):
     return original_generate(self, *args, **kwargs)
 TransformersSampler.generate = generate
 
-original_verify_batch = Verifier.verify_batch
-def verify_batch(self, *args, **kwargs):
+original_run_batch = records.run_batch
+def run_batch(*args, **kwargs):
     calls["verify"] += 1
     if stage == "verification" and calls["verify"] == 2:
         kill()
-    return original_verify_batch(self, *args, **kwargs)
-Verifier.verify_batch = verify_batch
+    return original_run_batch(*args, **kwargs)
+records.run_batch = run_batch  # the batch call of `verify_records`, the loop RAFT verifies in
 
 original_step_end = TrainingLogCallback.on_step_end
 def on_step_end(self, *args, **kwargs):

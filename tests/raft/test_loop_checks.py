@@ -12,7 +12,7 @@ import pytest
 from halo_forge.config.models import RAFTConfig
 from halo_forge.data.jsonl import write_jsonl
 from halo_forge.errors import DataError, VerifierError
-from halo_forge.raft.trainer import RAFTTrainer
+from halo_forge.raft.loop import RAFTTrainer
 from halo_forge.verifiers.base import Verifier, VerifyResult
 
 WITH_TESTS = {"prompt": "Write add(a, b).", "task_id": "add", "tests": "assert add(1, 2) == 3"}

@@ -20,8 +20,11 @@ from halo_forge.data.builtin_tasks import generate_tasks
 from halo_forge.data.jsonl import read_jsonl
 from halo_forge.errors import ConfigError
 from halo_forge.models.loading import adapter_base_name, is_adapter_dir, load_model
-from halo_forge.raft.report import NOTHING_KEPT, TENSORBOARD_DIR
-from halo_forge.raft.trainer import RUN_LOG_FILE, RAFTTrainer
+from halo_forge.paths import TENSORBOARD_DIR, TRAINING_LOG_FILE
+from halo_forge.raft.loop import RAFTTrainer
+from halo_forge.raft.report import NOTHING_KEPT
+from halo_forge.raft.stats import CycleStats
+from halo_forge.raft.training_log import read_training_log
 from halo_forge.verifiers.base import Verifier, VerifyResult
 
 pytestmark = pytest.mark.slow
@@ -76,9 +79,10 @@ def test_each_cycle_writes_its_files_and_a_loadable_adapter(finished_run):
         assert len(samples) == len(verified) == len(TASKS) * 2
         assert {r["sample_id"] for r in samples} == {r["sample_id"] for r in verified}
         kept = read_jsonl(directory / "kept.jsonl")
-        stats = json.loads((directory / "stats.json").read_text())
-        assert stats["kept"] == len(kept)
-        assert all(r["reward"] >= stats["effective_threshold"] > 0 for r in kept)
+        stats = CycleStats.read(directory / "stats.json")
+        assert stats == result.cycles[cycle - 1]
+        assert stats.kept == len(kept)
+        assert all(r["reward"] >= stats.effective_threshold > 0 for r in kept)
         checkpoint = output / f"cycle_{cycle}_final"
         assert adapter_base_name(checkpoint) == "builtin:tiny-coder"
     model, _ = load_model(str(result.final_checkpoint))
@@ -87,16 +91,25 @@ def test_each_cycle_writes_its_files_and_a_loadable_adapter(finished_run):
 
 def test_training_log_has_one_row_per_cycle_with_the_table_numbers(finished_run):
     output, result = finished_run
-    rows = json.loads((output / RUN_LOG_FILE).read_text())
-    assert [row["cycle"] for row in rows] == [1, 2]
+    rows = read_training_log(output)
+    assert [row.cycle for row in rows] == [1, 2]
     assert rows == result.cycles
     first = rows[0]
-    for key in ("pass_rate", "compile_rate", "reward_histogram", "kept", "learning_rate"):
-        assert key in first
-    assert sum(first["reward_histogram"].values()) == first["samples"] == 4
-    assert first["kept"] > 0  # min_samples admits the best non-zero tier
-    assert first["train_loss"] is not None and first["grad_norm"] is not None
-    assert first["training_seconds"] > 0
+    assert sum(first.reward_histogram.values()) == first.samples == 4
+    assert first.kept > 0  # min_samples admits the best non-zero tier
+    assert first.train_loss is not None and first.grad_norm is not None
+    assert first.training_seconds is not None and first.training_seconds > 0
+
+
+def test_training_log_has_the_sft_schema_with_each_cycles_steps(finished_run):
+    output, result = finished_run
+    log = json.loads((output / TRAINING_LOG_FILE).read_text())
+    sft_log = json.loads((output / "cycle_1" / "train" / TRAINING_LOG_FILE).read_text())
+    assert {"train", "eval", "summary"} <= set(log)
+    assert {entry["cycle"] for entry in log["train"]} == {1, 2}
+    cycle_1_steps = [entry for entry in log["train"] if entry["cycle"] == 1]
+    assert [{**entry, "cycle": 1} for entry in sft_log["train"]] == cycle_1_steps
+    assert log["summary"]["final_checkpoint"] == str(result.final_checkpoint)
 
 
 def test_each_cycle_trains_the_same_adapter_onward(finished_run):
@@ -209,4 +222,4 @@ def test_a_cycle_that_keeps_nothing_says_training_was_skipped(tmp_path, capsys):
     training_row = next(line for line in output.splitlines() if "│ training " in line)
     assert NOTHING_KEPT in training_row
     assert "resumed" not in output
-    assert result.cycles[0]["kept"] == 0 and (tmp_path / "cycle_1_final").is_dir()
+    assert result.cycles[0].kept == 0 and (tmp_path / "cycle_1_final").is_dir()
