@@ -15,8 +15,9 @@ sample's empty directory and three channels (a report pipe, a memory file for th
 to say "go"), forks, admits the child to its confinement (`ChildConfinement`: cgroup and
 rlimits, set up once per server), draws the token once the child exists (so the token never
 sits in the child's copy of this process's memory), and waits for the child to exit or pass
-its deadline, reading its records. Every record must carry the token; the first one that does
-not ends the run as tampered with. Everything the child started is killed
+its deadline, reading its records. For asserts the child runs only the program and the
+server's long-lived tests process (`tests_process`) runs the tests and writes the records.
+Every record must carry the token; the first one that does not ends the run as tampered with. Everything the child started is killed
 (`ChildConfinement.release`) before the response goes out, so nothing outlives its sample. The
 records are returned as they came; scoring them is the verifier's job (`scoring`).
 
@@ -32,12 +33,18 @@ import hmac
 import json
 import os
 import select
-import shutil
 import sys
 import time
 from typing import Any
 
-from halo_forge.verifiers.python.harness import compile_sample, install_standard_streams, run_child
+from halo_forge.verifiers.python.guards import guard_audit_event
+from halo_forge.verifiers.python.harness import (
+    CompiledSample,
+    compile_sample,
+    install_standard_streams,
+    run_child,
+)
+from halo_forge.verifiers.python.program_process import serve_program
 from halo_forge.verifiers.python.protocol import (
     COUNT,
     DONE,
@@ -46,6 +53,8 @@ from halo_forge.verifiers.python.protocol import (
     PROGRAM_ERROR,
     TOKEN_BYTES,
 )
+from halo_forge.verifiers.python.tests_process import TestsProcess
+from halo_forge.verifiers.python.writable_places import WritablePlaces
 from halo_forge.verifiers.sandbox.confine import ChildConfinement
 from halo_forge.verifiers.sandbox.limits import SandboxLimits
 
@@ -120,24 +129,23 @@ class RecordReader:
             self.done = kind == done_kind
 
 
-def _collect(reader: RecordReader, report_fd: int, process_fd: int, deadline: float) -> bool:
-    """Wait for the child's exit, DONE or the deadline; True if the deadline passed first.
+def _wait(reader: RecordReader, report_fd: int, ended: list[int], deadline: float) -> bool:
+    """Wait until the reporting ends (one of `ended` is readable: the child's pidfd, or the
+    tests process's word that it finished) or the deadline; True if the deadline came first.
 
-    The report is read when the child has exited, and every `_DRAIN_EVERY_S` before that so
-    that a long report never fills the pipe: while the child lives, each page this process
-    writes is copied first (copy-on-write), so it sleeps rather than parse record by record.
+    The report is read after the child is gone (`_drain`), and every `_DRAIN_EVERY_S` before
+    that so that a long report never fills the pipe: while the child lives, each page this
+    process writes is copied first (copy-on-write), so it sleeps rather than parse record by
+    record.
     """
-    os.set_blocking(report_fd, False)
-    while True:
+    while reader.tampered is None:
         remaining = deadline - time.monotonic()
-        exited = (
-            remaining > 0 and select.select([process_fd], [], [], min(remaining, _DRAIN_EVERY_S))[0]
-        )
-        _drain(reader, report_fd)
-        if exited or reader.tampered is not None:
-            return False
         if remaining <= 0:
-            return not reader.done
+            return True
+        if select.select(ended, [], [], min(remaining, _DRAIN_EVERY_S))[0]:
+            return False
+        _drain(reader, report_fd)
+    return False
 
 
 def _drain(reader: RecordReader, report_fd: int) -> None:
@@ -164,14 +172,22 @@ class SampleRunner:
     """The server's side of each sample, with what every sample shares made once.
 
     The children's confinement (cgroup discovery, their group, their rlimits) is set up at the
-    first request. Each child works in `<scratch>/sample`, made empty before it is forked and
-    removed after it (one child at a time, so one path serves all): HOME and TMPDIR point
-    there once, in this process, and each child inherits them with its working directory.
-    The scratch directory lives where the runner says (a tmpfs under bubblewrap: making and
-    removing a directory on a disk costs milliseconds).
+    first request. Each child works in `<scratch>/sample`, made empty before it is forked (one
+    child at a time, so one path serves all): HOME and TMPDIR point there once, in this
+    process, and each child inherits them with its working directory. The scratch directory
+    lives where the runner says (a tmpfs under bubblewrap: making and removing a directory on
+    a disk costs milliseconds).
+
+    Nothing a sample writes survives it: after each sample, every place it could write
+    (`writable_roots`: the server's own directory and, under bubblewrap, its private /tmp,
+    /run and /dev) goes back to what it held when the server started (`WritablePlaces`), so
+    the next sample finds no file of the last one's.
+
+    The tests process (`TestsProcess`) starts here, before the children's confinement, whose
+    count of the server's own processes then includes it.
     """
 
-    def __init__(self, scratch: str) -> None:
+    def __init__(self, scratch: str, writable_roots: list[str]) -> None:
         self.scratch = scratch
         self.sample_directory = f"{scratch}/sample"
         os.environ["HOME"] = os.environ["TMPDIR"] = self.sample_directory
@@ -181,6 +197,8 @@ class SampleRunner:
         self.null = os.open(os.devnull, os.O_RDWR)
         self.confinement: ChildConfinement | None = None
         self.samples = 0
+        self.writable = WritablePlaces(writable_roots)
+        self.tests = TestsProcess(scratch)
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fork a confined child for one request and return its authenticated records."""
@@ -200,24 +218,16 @@ class SampleRunner:
         finally:
             for descriptor in opened:
                 os.close(descriptor)
-            self._remove_sample_directory()
+            os.chdir(self.scratch)
+            self.writable.restore()
 
     def _make_sample_directory(self) -> None:
         try:
             os.mkdir(self.sample_directory, 0o700)
-        except FileExistsError:  # the last sample's could not be removed
-            self._remove_sample_directory()
+        except FileExistsError:  # the last sample's could not be removed: out of the way
+            os.rename(self.sample_directory, f"{self.scratch}/abandoned-{self.samples}")
             os.mkdir(self.sample_directory, 0o700)
         os.chdir(self.sample_directory)
-
-    def _remove_sample_directory(self) -> None:
-        os.chdir(self.scratch)
-        try:
-            os.rmdir(self.sample_directory)  # the usual case: the sample left nothing behind
-        except OSError:
-            shutil.rmtree(self.sample_directory, ignore_errors=True)
-            if os.path.lexists(self.sample_directory):  # made unremovable: out of the way
-                os.rename(self.sample_directory, f"{self.scratch}/abandoned-{self.samples}")
 
     def _fork_and_collect(
         self,
@@ -230,6 +240,7 @@ class SampleRunner:
         capture_limit = limits.max_output_bytes or _CAPTURE_BYTES_DEFAULT
         null = self.null
         report_read, report_write = os.pipe()
+        os.set_blocking(report_read, False)
         go_read, go_write = os.pipe()
         opened.update((report_read, report_write, go_read, go_write))
         token_fd = _memory_file("token")
@@ -240,40 +251,66 @@ class SampleRunner:
             stdout_fd, stderr_fd = _memory_file("stdout"), _memory_file("stderr")
             opened.update((stdin_fd, stdout_fd, stderr_fd))
         compiled = compile_sample(request)
-        exit_now = os._exit
-        gc.freeze()  # the child's collections then skip this process's objects
-        started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(report_read)
-                os.close(go_write)
-                if os.read(go_read, 1) == b"g":  # admitted, and the token is in place
-                    gc.enable()
-                    install_standard_streams(stdin_fd, stdout_fd, stderr_fd, python_objects=capture)
-                    confinement.enter(keep_fds=(report_write, token_fd))
-                    run_child(request, compiled, report_write, token_fd)
-            finally:
-                exit_now(0)
-        for descriptor in (report_write, go_read):  # the child's ends
-            os.close(descriptor)
-            opened.discard(descriptor)
-        reader = RecordReader(os.urandom(TOKEN_BYTES), TOKEN_BYTES, _RECORD_KINDS)
-        deadline = started + limits.wall_timeout_s
-        process_fd = os.pidfd_open(pid)
+        # Asserts run in the server's tests process, which never runs the program.
+        split = request["mode"] == "asserts" and compiled.program is not None
+        pid = reader = None
+        timed_out = True
         try:
+            if split:  # before the fork: this process writes as little as it can while the
+                # child lives (each page it writes then is copied first)
+                calls_read, calls_write = os.pipe()
+                replies_read, replies_write = os.pipe()
+                opened.update((calls_read, calls_write, replies_read, replies_write))
+                self.tests.ready()
+                self.tests.send(request, (calls_write, replies_read, report_write, token_fd))
+                ended = self.tests.ended()
+            exit_now = os._exit
+            gc.freeze()  # the children's collections then skip this process's objects
+            started = time.monotonic()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.close(report_read)
+                    os.close(go_write)
+                    if os.read(go_read, 1) == b"g":  # admitted, and the token is in place
+                        gc.enable()
+                        if split:
+                            program = compiled.program
+                            _forget_the_tests(request, compiled)
+                            install_standard_streams(null, null, null, python_objects=False)
+                            confinement.enter(keep_fds=(calls_read, replies_write))
+                            sys.addaudithook(guard_audit_event)
+                            serve_program(program, "solution", calls_read, replies_write)
+                        else:
+                            install_standard_streams(
+                                stdin_fd, stdout_fd, stderr_fd, python_objects=capture
+                            )
+                            confinement.enter(keep_fds=(report_write, token_fd))
+                            run_child(request, compiled, report_write, token_fd)
+                finally:
+                    exit_now(0)
+            reader = RecordReader(os.urandom(TOKEN_BYTES), TOKEN_BYTES, _RECORD_KINDS)
+            deadline = started + limits.wall_timeout_s
             confinement.admit(pid)
             os.pwrite(token_fd, reader.token, 0)
+            if not split:
+                ended = [os.pidfd_open(pid)]
+                opened.add(ended[0])
             os.write(go_write, b"g")
-            os.close(go_write)  # a child that reads no "g" (an error above) runs nothing
-            opened.discard(go_write)
-            timed_out = _collect(reader, report_read, process_fd, deadline)
+            for descriptor in list(opened - {report_read, token_fd, *ended}):  # theirs
+                if descriptor not in (stdin_fd, stdout_fd, stderr_fd):
+                    os.close(descriptor)  # the go pipe too: a child that read no "g" runs nothing
+                    opened.discard(descriptor)
+            timed_out = _wait(reader, report_read, ended, deadline)
         finally:
-            try:
-                confinement.release(pid)
-            finally:
-                _, status = os.waitpid(pid, 0)  # the child itself was SIGKILLed: this returns
-                os.close(process_fd)
+            if split and timed_out:  # what the tests make of the program's end must not count
+                self.tests.stop()
+            status = self._end_children(confinement, pid)
+            if reader is not None:
+                _drain(reader, report_read)
+            if split:
+                self.tests.end_sample(reader is not None and reader.done)
+        timed_out = timed_out and not reader.done
         response: dict[str, Any] = {
             "records": reader.records,
             "done": reader.done,
@@ -288,11 +325,23 @@ class SampleRunner:
             response["output_truncated"] = truncated
         return response
 
+    @staticmethod
+    def _end_children(confinement: ChildConfinement, pid: int | None) -> int | None:
+        """Kill and reap a sample's child and all it started; the child's exit status."""
+        if pid is None:
+            return None
+        try:
+            confinement.release(pid)
+        finally:
+            _, status = os.waitpid(pid, 0)  # SIGKILLed by release: this returns
+        return status
 
-def serve(scratch_parent: str, preload: list[str]) -> None:
+
+def serve(scratch_parent: str, writable_roots: list[str], preload: list[str]) -> None:
     """Answer requests from stdin on stdout until stdin closes.
 
-    `scratch_parent`: where the samples' throwaway directories go. The garbage collector is off
+    `scratch_parent`: where the samples' throwaway directories go; `writable_roots`: the
+    directories a sample can write besides (see `SampleRunner`). The garbage collector is off
     in this process and back on in each child: its objects are frozen before each fork, so
     that children's collections do not write to (and so copy) the pages they sit on; a full
     collection runs every `_COLLECT_EVERY` samples (`SampleRunner.run`).
@@ -306,7 +355,7 @@ def serve(scratch_parent: str, preload: list[str]) -> None:
     for module in preload:
         __import__(module)
     gc.disable()
-    runner = SampleRunner(_fresh_directory(scratch_parent, "fork-server-"))
+    runner = SampleRunner(_fresh_directory(scratch_parent, "fork-server-"), writable_roots)
 
     def send(message: dict[str, Any]) -> None:
         data = (json.dumps(message) + "\n").encode()
@@ -314,12 +363,31 @@ def serve(scratch_parent: str, preload: list[str]) -> None:
             data = data[os.write(responses, data) :]
 
     send({"ready": True, "modules": sorted(sys.modules)})
-    for line in requests:
+    while True:
         try:
-            response = runner.run(json.loads(line))
+            request = _read_request(requests)
+            if request is None:
+                return
+            response = runner.run(request)
         except Exception as error:  # the server survives a bad request; the client sees why
             response = {"error": f"{type(error).__name__}: {error}"}
         send(response)
+
+
+def _read_request(requests: Any) -> dict[str, Any] | None:
+    """The next request, or None at the end. Its text lives only in this call's frame, and the
+    program's process clears the parsed request (`_forget_the_tests`): no frame the program
+    can walk up to holds the tests' source."""
+    line = requests.readline()
+    return json.loads(line) if line else None
+
+
+def _forget_the_tests(request: dict[str, Any], compiled: CompiledSample) -> None:
+    """In the program's process, before it runs: drop every reference to the test source and
+    its code (the expected values), so that walking the stack finds nothing of them."""
+    request.clear()
+    compiled.steps = ()
+    compiled.declared = ()
 
 
 def _fresh_directory(parent: str, prefix: str) -> str:

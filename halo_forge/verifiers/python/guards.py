@@ -5,8 +5,9 @@
 - `verified_equal` / `verified_not_equal`, which the asserts of HumanEval and MBPP checks call
   for `==` and `!=` (the trusted side rewrites them, `units`): a comparison that
   the program's own `__eq__` would decide for a value of another class fails.
-- `ModuleState`, a snapshot of the unittest or pytest machinery taken before the program runs
-  and put back before the tests do, undoing the program's patches of it.
+- `ModuleState`, a snapshot of every loaded module (the unittest or pytest machinery, `math`,
+  `operator`, ...) taken before the program runs and put back before the tests do, undoing
+  the program's patches of them.
 
 Standard library only: this runs in the small fork server and its children.
 """
@@ -151,6 +152,10 @@ def verified_not_equal(left: Any, right: Any) -> bool:
     """`left != right`, under the same condition as `verified_equal`."""
     _check_comparable(left, right)
     return bool(left != right)
+
+
+#: `ModuleState` prefix of every module: the standard library the tests call included.
+EVERY_MODULE = ("",)
 
 
 class ModuleState:

@@ -21,11 +21,10 @@ affects counted as failed, never as passed:
   a pytest test only if its function has the name, file and first line of its `def` (a
   deleted test does not run; a replaced one fails).
 - Builtins are restored before every test, and a program's own definition of a builtin name
-  (say `sorted`) is hidden from the tests; the unittest and pytest modules are restored to
-  their state before the program ran.
+  (say `sorted`) is hidden from the tests; every module loaded before the program (unittest,
+  pytest, `math`, ...) is restored to its state before the program ran.
 - The `==` and `!=` of HumanEval/MBPP asserts go through `verified_equal` (`guards`):
-  a value whose class the program gave its own `__eq__` (an object equal to everything)
-  only compares with values that hold the same class.
+  a value whose class has its own `__eq__` only compares with values that hold the same class.
 - Every record ends with a 16-byte token that the server draws *after* the fork and stores
   in a memory file; the harness copies it into the pipe with `os.sendfile`, so the token never
   enters this process's memory. A record without the right token marks the whole sample as
@@ -41,20 +40,24 @@ affects counted as failed, never as passed:
   the child in its cgroup and rlimits (`ChildConfinement`) before the child runs anything, and
   kills everything the child started at the deadline.
 
-What this does not claim. The program shares the interpreter with the tests, so a program
-written against this harness can still forge results: one that copies the token from its
-descriptor itself, patches this module's functions, reaches the running test's globals
-through `sys._getframe` and rebinds names there, patches a module the tests call
-(`math.isclose`), or compiles a stand-in pytest test with the same name, file and line. Each
-needs knowledge of this file; none is something a model stumbles on by trying exits, prints
-or patches. The `__eq__` check covers the asserts of HumanEval/MBPP checks, not comparisons
-made inside unittest or pytest tests.
+Asserts (HumanEval, MBPP, `python` tests) do not share the interpreter with the program at
+all: they run in a process of their own against the program's process (`program_process`),
+seeing only plain data (`plain`), so none of the above, nor a returned object's own `__eq__`,
+a frame walk or a patched library, reaches their verdict.
+
+What this does not claim. In unittest and pytest modes the program shares the interpreter with
+the tests, so a program written against this harness can still forge results: one that copies
+the token from its descriptor itself, patches this module's functions, reaches the running
+test's globals through `sys._getframe` and rebinds names there, patches a module while a test
+calls it, returns an object whose own `__eq__` decides a comparison, or compiles a stand-in
+pytest test with the same name, file and line.
 """
 
 from __future__ import annotations
 
 import builtins
 import functools
+import importlib
 import io
 import os
 import sys
@@ -63,11 +66,19 @@ from typing import Any
 
 from halo_forge.verifiers.python.guards import (
     EQUAL_HELPER,
+    EVERY_MODULE,
     NOT_EQUAL_HELPER,
     ModuleState,
     guard_audit_event,
     verified_equal,
     verified_not_equal,
+)
+from halo_forge.verifiers.python.plain import NotPlainData, from_wire
+from halo_forge.verifiers.python.program_process import (
+    ProgramChannel,
+    ProgramFailed,
+    ProgramFunction,
+    ProgramObject,
 )
 from halo_forge.verifiers.python.protocol import (
     DONE,
@@ -178,7 +189,7 @@ def run_child(
 
     mode = request["mode"]
     module_name = "__main__" if mode == "script" else "solution"
-    program, steps, declared = compiled.program, compiled.steps, compiled.declared
+    program, declared = compiled.program, compiled.declared
     if program is None:
         report(PROGRAM_ERROR, 0, compiled.syntax_error or "the program does not compile")
         report(DONE, 0)
@@ -187,7 +198,7 @@ def run_child(
     if mode == "unittest":
         import unittest  # noqa: F401 - loaded before the program, so its state can be restored
 
-        machinery = ModuleState(("unittest",))
+        machinery = ModuleState(EVERY_MODULE)
     sys.addaudithook(guard_audit_event)
 
     if mode == "pytest":
@@ -220,68 +231,135 @@ def run_child(
         report(PASSED if completed else FAILED, 0, message)
     elif not completed:
         report(PROGRAM_ERROR, 0, message)
-    elif mode == "unittest":
-        machinery.restore()
-        _run_unittest_tests(namespace, declared, report, builtin_names, saved_builtins)
-    else:
-        _run_assert_steps(request, namespace, steps, report, run, builtin_names, saved_builtins)
+    elif machinery is not None:
+        _run_unittest_tests(namespace, declared, report, machinery, builtin_names, saved_builtins)
     report(DONE, 0)
 
 
-def _test_namespace(
-    namespace: dict[str, Any], saved_builtins: dict[str, Any], keep: str
-) -> dict[str, Any]:
-    """The program's names for the tests, minus its redefinitions of builtins (but `keep`)."""
-    visible = dict(namespace)
-    for name in [name for name in visible if name in saved_builtins and name != keep]:
-        if not name.startswith("__"):
-            del visible[name]
-    visible["__builtins__"] = builtins
-    visible[EQUAL_HELPER] = verified_equal
-    visible[NOT_EQUAL_HELPER] = verified_not_equal
-    return visible
+#: Modules the tests process imports itself when the program imported them and the tests use
+#: them without an import of their own (`math.isclose` after the program's `import math`):
+#: computation only, no side effect on import.
+_TESTS_IMPORTABLE = frozenset(
+    [
+        "array",
+        "bisect",
+        "calendar",
+        "cmath",
+        "collections",
+        "copy",
+        "datetime",
+        "decimal",
+        "fractions",
+        "functools",
+        "hashlib",
+        "heapq",
+        "itertools",
+        "json",
+        "math",
+        "numbers",
+        "operator",
+        "random",
+        "re",
+        "statistics",
+        "string",
+        "struct",
+        "sys",
+        "typing",
+    ]
+)
 
 
-def _run_assert_steps(
+def run_tests_process(
     request: dict[str, Any],
-    namespace: dict[str, Any],
     steps: tuple[types.CodeType, ...],
-    report: Any,
-    run: Any,
-    builtin_names: dict[str, Any],
-    saved_builtins: dict[str, Any],
+    channel: ProgramChannel,
+    report_fd: int,
+    token_fd: int,
 ) -> None:
-    """Execute each step in order in the tests' namespace; report each outcome."""
+    """The tests process of an asserts request: each step against the program's process.
+
+    Nothing of the program runs here (see `program_process`): builtins, modules and the
+    expected values are this process's own, and the program's results arrive as plain data.
+    """
+
+    def report(kind: bytes, index: int, message: str = "") -> None:
+        send_record(report_fd, token_fd, kind, index, message, os.write, os.sendfile)
+
+    try:
+        exports = channel.exports()
+    except ProgramFailed as error:
+        report(PROGRAM_ERROR, 0, str(error))
+        report(DONE, 0)
+        return
     entry_point = request.get("entry_point") or ""
-    tests_namespace = _test_namespace(namespace, saved_builtins, entry_point)
+    namespace = _tests_namespace(exports, channel, entry_point)
     parameter = request.get("parameter")
     if parameter:
-        if entry_point not in namespace:
+        if entry_point not in exports:
             report(PROGRAM_ERROR, 0, f"NameError: the program does not define {entry_point!r}")
+            report(DONE, 0)
             return
-        tests_namespace[parameter] = namespace[entry_point]
+        namespace[parameter] = namespace[entry_point]
     for index, step in enumerate(steps):
-        builtin_names.clear()
-        builtin_names.update(saved_builtins)
         try:
-            run(step, tests_namespace)
+            exec(step, namespace)
             passed, message = True, ""
         except BaseException as error:
             passed, message = False, describe_exception(error)
         report(PASSED if passed else FAILED, index, message)
+    report(DONE, 0)
+
+
+def _tests_namespace(exports: dict[str, Any], channel: ProgramChannel, keep: str) -> dict[str, Any]:
+    """The tests' view of the program's names: stand-ins that call into it, its plain
+    values, and fresh imports of the modules it used; its redefinitions of builtins (but
+    `keep`, the entry point) are hidden."""
+    namespace: dict[str, Any] = {}
+    for name, how in exports.items():
+        if name.startswith("__") or (name in builtins.__dict__ and name != keep):
+            continue
+        kind = how[0] if type(how) is list and how else None
+        value: Any = ProgramFunction(channel, name)
+        try:
+            if kind == "m":
+                value = _fresh_module(how[1])
+            elif kind == "g":
+                value = functools.reduce(getattr, how[2].split("."), _fresh_module(how[1]))
+            elif kind == "v":
+                value = from_wire(how[1], lambda number: ProgramObject(channel, number))
+        except (LookupError, AttributeError, TypeError, ImportError, NotPlainData):
+            pass
+        namespace[name] = value
+    namespace["__builtins__"] = builtins
+    namespace["__name__"] = "__tests__"
+    namespace[EQUAL_HELPER] = verified_equal
+    namespace[NOT_EQUAL_HELPER] = verified_not_equal
+    return namespace
+
+
+def _fresh_module(name: Any) -> types.ModuleType:
+    if not isinstance(name, str) or name.partition(".")[0] not in _TESTS_IMPORTABLE:
+        raise ImportError(f"the tests process does not import {name!r}")
+    return importlib.import_module(name)
 
 
 def _run_unittest_tests(
     namespace: dict[str, Any],
     declared: tuple[tuple[str, str, types.CodeType | None], ...],
     report: Any,
+    machinery: ModuleState,
     builtin_names: dict[str, Any],
     saved_builtins: dict[str, Any],
 ) -> None:
-    """Run each declared test method alone through `TestCase.run`; report each outcome."""
+    """Run each declared test method alone through `TestCase.run`; report each outcome.
+
+    Before each test, every module loaded before the program (unittest, `math`, `operator`,
+    ...) gets back the attributes it had then, and so do builtins.
+    """
     import unittest
 
     for index, (class_name, name, code) in enumerate(declared):
+        machinery.restore()
         builtin_names.clear()
         builtin_names.update(saved_builtins)
         try:

@@ -10,9 +10,9 @@ passes only when all of these hold:
 - pytest's reports for setup, call and teardown all say passed (a skip or an xfail is not a pass).
 
 The program runs during collection (it is the test module, or the module the test file
-imports), so the pytest and pluggy modules are snapshotted when the session starts and put
-back when collection ends: a patch of pytest's machinery made at import time is undone before
-any test runs.
+imports), so every loaded module (pytest and pluggy, and the standard library the tests call)
+is snapshotted when the session starts and put back when collection ends: a patch of pytest's
+machinery or of `math` made at import time is undone before any test runs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from _pytest.config import default_plugins
 
-from halo_forge.verifiers.python.guards import ModuleState
+from halo_forge.verifiers.python.guards import EVERY_MODULE, ModuleState
 from halo_forge.verifiers.python.protocol import (
     COUNT,
     FAILED,
@@ -37,12 +37,11 @@ from halo_forge.verifiers.python.protocol import (
 )
 
 INLINE_TEST_FILE = "test_solution.py"
-_MACHINERY = ("_pytest", "pytest", "pluggy")
 #: Plugins that report, debug or profile; a verification needs none of them, and loading them
-#: doubles the time of a session. The `tmp_path`, `monkeypatch` and `capsys` fixtures stay.
+#: doubles the time of a session. The `tmp_path`, `monkeypatch` and `capsys` fixtures stay, and
+#: so does `debugging`: pytest's support for `unittest.TestCase` tests reads its `usepdb` option.
 _UNUSED_PLUGINS = (
     "cacheprovider",
-    "debugging",
     "doctest",
     "faulthandler",
     "junitxml",
@@ -90,7 +89,7 @@ class RecordingPlugin:
         self.failures: dict[str, str] = {}
 
     def pytest_sessionstart(self, session: Any) -> None:
-        self.machinery = ModuleState(_MACHINERY)
+        self.machinery = ModuleState(EVERY_MODULE)
 
     def pytest_collection_finish(self, session: Any) -> None:
         if self.machinery is not None:

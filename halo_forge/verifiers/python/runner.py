@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import select
+import shutil
 import sys
 import threading
 import time
@@ -36,7 +37,8 @@ from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits
 
 _BOOTSTRAP = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from halo_forge.verifiers.python.fork_server import serve; serve(sys.argv[2], sys.argv[3:])"
+    "from halo_forge.verifiers.python.fork_server import serve; "
+    "serve(sys.argv[2], [root for root in sys.argv[3].split(':') if root], sys.argv[4:])"
 )
 #: The files whose code decides a verdict; their hash is part of every cache fingerprint, so
 #: a changed harness never serves a result it would no longer give.
@@ -47,10 +49,14 @@ VERDICT_FILES = (
     "guards.py",
     "harness.py",
     "harness_pytest.py",
+    "plain.py",
+    "program_process.py",
     "protocol.py",
     "scoring.py",
+    "tests_process.py",
     "units.py",
     "verifiers.py",
+    "writable_places.py",
 )
 _START_TIMEOUT_S = 60.0
 #: Time a server gets beyond a sample's own wall timeout to kill the sample and answer.
@@ -73,19 +79,34 @@ def server_limits(sample_limits: SandboxLimits) -> SandboxLimits:
     )
 
 
+#: What bubblewrap gives each server as its own, in memory, writable besides its directory.
+_PRIVATE_WRITABLE = ("/tmp", "/run", "/dev")
+
+
 class ForkServer:
-    """One running server: its process, the pipe it answers on and what it imported."""
+    """One running server: its process, the pipe it answers on and what it imported.
+
+    Each server gets its own directory under the pool's `workdir` (its stderr stays beside it,
+    out of the samples' reach), so that samples on two servers never share a writable place;
+    the server empties all of its writable places after each sample (`fork_server`).
+    """
 
     def __init__(
         self, sandbox: Sandbox, workdir: Path, site_packages: bool, preload: tuple[str, ...]
     ) -> None:
         self.sandbox = sandbox
         self.stderr_path = workdir / f"server-{id(self)}.stderr"
+        self.directory = workdir / f"server-{id(self)}"
+        self.directory.mkdir()
         flags = ["-I"] if site_packages else ["-I", "-S"]
-        scratch_parent = str(sandbox.private_tmp or workdir)
-        argv = [sys.executable, *flags, "-c", _BOOTSTRAP, _PROJECT_ROOT, scratch_parent, *preload]
+        scratch_parent = str(sandbox.private_tmp or self.directory)
+        writable = [str(self.directory)]
+        if sandbox.private_tmp is not None:
+            writable += _PRIVATE_WRITABLE
+        argv = [sys.executable, *flags, "-c", _BOOTSTRAP, _PROJECT_ROOT, scratch_parent]
+        argv += [":".join(writable), *preload]
         with open(self.stderr_path, "wb") as stderr:
-            self.process = sandbox.spawn(argv, workdir=workdir, stderr=stderr)
+            self.process = sandbox.spawn(argv, workdir=self.directory, stderr=stderr)
         self._buffer = b""
         ready = self._read_message(time.monotonic() + _START_TIMEOUT_S)
         if ready is None or not ready.get("ready"):
@@ -138,6 +159,7 @@ class ForkServer:
                     stream.close()
         with contextlib.suppress(OSError):
             self.stderr_path.unlink()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _close_all(servers: set[ForkServer], workspace: contextlib.ExitStack) -> None:

@@ -221,9 +221,14 @@ def _parametrized_instances(function: ast.FunctionDef | ast.AsyncFunctionDef) ->
 
 
 def declared_pytest_tests(source: str) -> list[DeclaredTest]:
-    """Test functions pytest collects by default: `test*` functions and `Test*` classes' methods."""
+    """Test functions pytest collects by default: `test*` functions, `Test*` classes' methods,
+    and the `test*` methods of `unittest.TestCase` classes whatever their name."""
+    unittest_tests = declared_unittest_tests(source)
+    unittest_classes = {test.class_name for test in unittest_tests}
     declared: list[DeclaredTest] = []
     for node in parse_test_source(source).body:
+        if isinstance(node, ast.ClassDef) and node.name in unittest_classes:
+            continue
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
             "test"
         ):
@@ -239,4 +244,4 @@ def declared_pytest_tests(source: str) -> list[DeclaredTest]:
                 for name, method in methods.items()
                 if name.startswith("test")
             ]
-    return declared
+    return declared + unittest_tests

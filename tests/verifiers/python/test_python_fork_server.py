@@ -117,3 +117,26 @@ def test_each_sample_starts_in_an_empty_directory_that_is_its_home(pool: ForkSer
         "print(os.listdir('.'), os.getcwd() == os.environ['HOME'] == tempfile.gettempdir())\n"
     )
     assert run_script(pool, looking)["stdout"] == "[] True\n"
+
+
+def test_nothing_a_sample_writes_survives_it(pool: ForkServerPool) -> None:
+    """One server runs both samples (same /tmp); the first leaves files wherever it can."""
+    leave = (
+        "import os\n"
+        "for path in ('/tmp/marker', 'marker', '../marker', '/dev/shm/marker', '/run/marker'):\n"
+        "    try:\n"
+        "        open(path, 'w').write('x')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "os.makedirs('/tmp/deep/er', exist_ok=True)\n"
+        "open('/tmp/deep/er/marker', 'w').write('x')\n"
+        "os.chmod('/tmp/deep', 0)\n"
+    )
+    assert run_script(pool, leave)["records"][0][0] == "P"
+    look = (
+        "import glob\n"
+        "print(sorted(glob.glob('/tmp/**/marker', recursive=True) + glob.glob('*marker')\n"
+        "      + glob.glob('../marker') + glob.glob('/dev/shm/*') + glob.glob('/run/*')\n"
+        "      + glob.glob('/tmp/deep')))\n"
+    )
+    assert run_script(pool, look)["stdout"] == "[]\n"

@@ -69,7 +69,7 @@ def test_exiting_in_the_middle_keeps_only_the_tests_that_reported(verifier: MBPP
     program = "import os\ndef double(x):\n    if x == 2:\n        os._exit(0)\n    return 2 * x\n"
     result = check(verifier, program)
     assert result.metadata["tests_passed"] == 1
-    assert "ended before reporting" in result.details
+    assert "the program's process ended" in result.details
 
 
 def test_keyboard_interrupt_in_a_test_fails_only_that_test(verifier: MBPPVerifier) -> None:
@@ -93,7 +93,7 @@ def test_killing_the_parent_scores_zero_and_the_next_sample_still_runs(
 @pytest.mark.parametrize(
     "record", [b"P 0 0\n", b"P 1 0\n", b"D 0 0\n"], ids=["pass", "pass-1", "done"]
 )
-def test_fake_records_on_inherited_descriptors_void_the_sample(
+def test_fake_records_on_inherited_descriptors_do_not_pay(
     verifier: MBPPVerifier, record: bytes
 ) -> None:
     attack = (
@@ -105,8 +105,8 @@ def test_fake_records_on_inherited_descriptors_void_the_sample(
         "        pass\n"
     )
     result = check(verifier, WRONG + attack)
-    assert result.reward == 0.0
-    assert result.metadata["tampered"] is True
+    assert result.reward <= 0.25  # at most what WRONG earns by itself
+    assert result.metadata["tests_passed"] <= 1
 
 
 def test_patched_builtins_are_restored_before_each_test(verifier: MBPPVerifier) -> None:
@@ -148,14 +148,19 @@ def test_objects_equal_to_everything_do_not_pass_comparisons(
     assert check(verifier, program, [*tests, "assert not double(4) != 8"]).reward == 0.0
 
 
-def test_a_programs_own_class_still_compares_with_itself(verifier: MBPPVerifier) -> None:
+def test_comparing_two_objects_of_the_program_is_not_a_pass(verifier: MBPPVerifier) -> None:
+    """Its own `__eq__` would decide: the objects stay in the program's process, and the
+    tests can pass them back to it but never compare them."""
     program = (
         "class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n"
-        "    def __eq__(self, other):\n        return (self.a, self.b) == (other.a, other.b)\n"
+        "    def __eq__(self, other):\n        return True\n"
         "def swap(pair):\n    return Pair(pair.b, pair.a)\n"
+        "def first(pair):\n    return pair.a\n"
     )
-    tests = ["assert swap(Pair(1, 2)) == Pair(2, 1)", "assert [swap(Pair(3, 4))] == [Pair(4, 3)]"]
-    assert check(verifier, program, tests).reward == 1.0
+    tests = ["assert swap(Pair(1, 2)) == Pair(2, 1)", "assert first(swap(Pair(3, 4))) == 4"]
+    result = check(verifier, program, tests)
+    assert result.metadata["tests_passed"] == 1
+    assert "not plain data" in result.details
 
 
 @pytest.mark.parametrize(

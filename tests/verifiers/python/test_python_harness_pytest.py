@@ -154,3 +154,31 @@ def test_external_test_file_imports_the_program_as_solution(tmp_path: Path) -> N
     assert cheat.reward == 0.0
     assert inline_tests_ignored.metadata["tests_total"] == 2
     assert inline_tests_ignored.reward == 0.0
+
+
+TEST_FILE_STYLES = {
+    "pytest functions": (
+        "from solution import add\n\n"
+        "def test_small():\n    assert add(1, 2) == 3\n\n"
+        "def test_zero():\n    assert add(0, 0) == 0\n"
+    ),
+    "unittest.TestCase": (
+        "import unittest\nfrom solution import add\n\n"
+        "class AddTest(unittest.TestCase):\n"
+        "    def test_small(self):\n        self.assertEqual(add(1, 2), 3)\n\n"
+        "    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("source", TEST_FILE_STYLES.values(), ids=TEST_FILE_STYLES.keys())
+def test_a_trusted_test_file_of_either_style_passes_right_code_and_fails_wrong_code(
+    tmp_path: Path, source: str
+) -> None:
+    test_file = tmp_path / "test_add.py"
+    test_file.write_text(source)
+    with PytestVerifier(test_file=str(test_file), use_cache=False, max_workers=1) as verifier:
+        right = verifier.verify("def add(a, b):\n    return a + b\n")
+        wrong = verifier.verify("def add(a, b):\n    return a * b\n")
+    assert (right.success, right.metadata["tests_passed"]) == (True, 2), right.details
+    assert (wrong.success, wrong.metadata["tests_passed"]) == (False, 1), wrong.details

@@ -1,0 +1,70 @@
+"""The places a fork server's samples can write, put back after each sample.
+
+A server's samples can write to its own directory and, under bubblewrap, to its private /tmp,
+/run and /dev. `WritablePlaces` records what each held when the server started and, after
+every sample, removes every path that was not there then (`restore`), so that the next sample
+finds no file of the last one's. Standard library only: this runs in the small fork server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+
+class WritablePlaces:
+    """Directories that each sample may write, and the paths under them to keep."""
+
+    def __init__(self, roots: list[str]) -> None:
+        self.roots = [(root, os.lstat(root).st_dev) for root in roots]
+        self.keep = frozenset(path for root, device in self.roots for path in _tree(root, device))
+
+    def restore(self) -> None:
+        """Remove everything under the roots that was not there when the server started."""
+        for root, device in self.roots:
+            _restore_tree(root, device, self.keep)
+
+
+def _tree(root: str, device: int) -> list[str]:
+    """Every path under `root` on its own file system (what the server started with)."""
+    paths = []
+    pending = [root]
+    while pending:
+        with contextlib.suppress(OSError), os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                paths.append(entry.path)
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode) and info.st_dev == device:
+                    pending.append(entry.path)
+    return paths
+
+
+def _restore_tree(directory: str, device: int, keep: frozenset[str]) -> None:
+    """Remove everything under `directory` but the paths in `keep`, without crossing into
+    another file system (a tool bound under /tmp); a directory the sample made unreadable is
+    made readable first (its owner may)."""
+    try:
+        entries = list(os.scandir(directory))
+    except PermissionError:
+        try:
+            os.chmod(directory, 0o700)
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+    except OSError:
+        return
+    for entry in entries:
+        path = entry.path
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if info.st_dev != device:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                _restore_tree(path, device, keep)
+                if path not in keep:
+                    os.rmdir(path)
+            elif path not in keep:
+                os.unlink(path)
+        except OSError:
+            continue
