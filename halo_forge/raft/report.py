@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.table import Table
 
 from halo_forge.paths import TENSORBOARD_DIR
-from halo_forge.raft.stats import CycleStats
+from halo_forge.raft.stats import TIMING_FIELDS, CycleStats
 
 #: What a cycle that kept no sample did instead of training (its model carries over unchanged).
 NOTHING_KEPT = "nothing kept: training skipped"
@@ -27,12 +27,7 @@ SCALAR_KEYS = (
     "learning_rate",
     "train_loss",
     "grad_norm",
-    "generation_seconds",
-    "generation_tokens_per_second",
-    "verification_seconds",
-    "verification_samples_per_second",
-    "training_seconds",
-    "training_tokens_per_second",
+    *TIMING_FIELDS,
 )
 
 
