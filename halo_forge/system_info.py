@@ -30,7 +30,7 @@ TOOLCHAINS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 #: Optional extras and the module that proves each is installed.
-EXTRAS: dict[str, str] = {"llm": "openai", "vllm": "vllm", "ray": "ray", "wandb": "wandb"}
+EXTRAS: dict[str, str] = {"llm": "openai", "vllm": "vllm", "wandb": "wandb"}
 
 
 @dataclass
