@@ -45,12 +45,11 @@ from vllm.platforms import current_platform
 
 from halo_forge.errors import ConfigError, ModelError
 from halo_forge.generation.base import Sampler, check_sampling_options, truncate_at_stop
+from halo_forge.models.device import resolve_device, resolve_dtype
 from halo_forge.models.encoding import encode_prompt
 from halo_forge.models.loading import (
     ADAPTER_CONFIG_FILE,
     load_tokenizer,
-    resolve_device,
-    resolve_dtype,
     resolve_model_source,
 )
 

@@ -1,14 +1,12 @@
 """Models: load from a Hugging Face id, a directory or an adapter; LoRA; the embedded tiny model."""
 
+from halo_forge.models.device import bf16_supported, resolve_device, resolve_dtype
 from halo_forge.models.loading import (
     ModelSource,
     adapter_base_name,
-    bf16_supported,
     is_adapter_dir,
     load_model,
     load_tokenizer,
-    resolve_device,
-    resolve_dtype,
     resolve_model_source,
 )
 from halo_forge.models.lora import (

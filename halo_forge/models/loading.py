@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-import torch
 from huggingface_hub import (
     constants,
     get_hf_file_metadata,
@@ -53,7 +52,8 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from halo_forge.errors import ConfigError, ModelError
+from halo_forge.errors import ModelError
+from halo_forge.models.device import resolve_device, resolve_dtype
 from halo_forge.models.tiny import (
     TINY_MODEL_NAME,
     ensure_tiny_model,
@@ -74,15 +74,6 @@ MODEL_NAME_HELP = (
     f"or {TINY_MODEL_NAME}"
 )
 
-DTYPE_NAMES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "fp32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "bf16": torch.bfloat16,
-    "float16": torch.float16,
-    "fp16": torch.float16,
-}
-
 
 @dataclass(frozen=True)
 class ModelSource:
@@ -96,48 +87,6 @@ class ModelSource:
     # cache lies), else the same as `base`.
     base_name: str
     adapter_dir: Path | None  # PEFT adapter directory, when `name` is one
-
-
-def resolve_device(device: str | None = None) -> torch.device:
-    """`None`/`"auto"` picks CUDA (or ROCm), then MPS, then CPU; anything else is checked and used."""
-    if device in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        chosen = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ConfigError(
-            f"device {device!r} is not a torch device ({error}); use auto, cpu, cuda, cuda:N or mps"
-        ) from None
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device {device!r} asked for, but this torch build sees no CUDA/ROCm GPU; "
-            "use --device cpu or install a GPU build of torch"
-        )
-    if chosen.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(
-            f"device {device!r} asked for, but MPS is not available; use --device cpu"
-        )
-    return chosen
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 compute is fast and correct on `device` (CUDA/ROCm GPUs that support it)."""
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
-
-
-def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
-    """`None`/`"auto"`: bf16 where the GPU supports it, else fp32; names like `bf16` are explicit."""
-    if dtype in (None, "auto"):
-        return torch.bfloat16 if bf16_supported(device) else torch.float32
-    if dtype not in DTYPE_NAMES:
-        raise ConfigError(
-            f"dtype {dtype!r} is not known; use one of: auto, {', '.join(DTYPE_NAMES)}"
-        )
-    return DTYPE_NAMES[dtype]
 
 
 def is_adapter_dir(path: str | Path) -> bool:

@@ -43,12 +43,11 @@ from halo_forge.data.split import split_records
 from halo_forge.data.templates import Template, foreign_template_markers, record_text
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.files import write_json
+from halo_forge.models.device import bf16_supported, resolve_device
 from halo_forge.models.loading import (
     FINAL_MODEL_DIR,
-    bf16_supported,
     load_model,
     load_tokenizer,
-    resolve_device,
 )
 from halo_forge.models.lora import save_model, trainable_model, trainable_parameter_count
 from halo_forge.training.hf_trainer import (

@@ -116,7 +116,7 @@ def bf16_on_cpu(tmp: Path) -> str:
 def unknown_dtype(tmp: Path) -> str:
     import torch
 
-    from halo_forge.models.loading import resolve_dtype
+    from halo_forge.models.device import resolve_dtype
 
     return _message(lambda: resolve_dtype("bf32", torch.device("cpu")))
 

@@ -29,10 +29,8 @@ in each child) as the `gc.freeze` documentation recommends.
 from __future__ import annotations
 
 import gc
-import hmac
 import json
 import os
-import select
 import sys
 import time
 from typing import Any
@@ -46,126 +44,24 @@ from halo_forge.verifiers.python.harness import (
 )
 from halo_forge.verifiers.python.program_process import serve_program
 from halo_forge.verifiers.python.protocol import (
-    COUNT,
-    DONE,
-    FAILED,
-    PASSED,
-    PROGRAM_ERROR,
     TOKEN_BYTES,
+)
+from halo_forge.verifiers.python.report_channel import (
+    RECORD_KINDS,
+    RecordReader,
+    describe_exit,
+    drain,
+    memory_file,
+    read_memory_file,
+    wait_for_records,
 )
 from halo_forge.verifiers.python.tests_process import TestsProcess
 from halo_forge.verifiers.python.writable_places import WritablePlaces
 from halo_forge.verifiers.sandbox.confine import ChildConfinement
 from halo_forge.verifiers.sandbox.limits import SandboxLimits
 
-_MAX_REPORT_BYTES = 4 * 1024 * 1024  # more than this is a flood, not a report
-_MAX_HEADER_BYTES = 64
 _CAPTURE_BYTES_DEFAULT = 1_000_000
-_RECORD_KINDS = frozenset({PASSED, FAILED, COUNT, PROGRAM_ERROR, DONE})
-_DRAIN_EVERY_S = 0.02  # a 64 KiB pipe holds 64 records of the longest kind
 _COLLECT_EVERY = 1000
-
-
-def _memory_file(name: str, content: bytes = b"") -> int:
-    descriptor = os.memfd_create(name, 0)
-    if content:
-        os.write(descriptor, content)
-        os.lseek(descriptor, 0, os.SEEK_SET)
-    return descriptor
-
-
-def _read_memory_file(descriptor: int, limit: int) -> tuple[str, bool]:
-    size = os.fstat(descriptor).st_size
-    data = os.pread(descriptor, min(size, limit), 0)
-    return data.decode("utf-8", "replace"), size > limit
-
-
-class RecordReader:
-    """Parses `KIND INDEX LENGTH\\n<message><token>` records and checks every token."""
-
-    def __init__(self, token: bytes, token_bytes: int, kinds: frozenset[bytes]) -> None:
-        self.token = token
-        self.token_bytes = token_bytes
-        self.kinds = kinds
-        self.buffer = bytearray()
-        self.records: list[list[Any]] = []
-        self.received = 0
-        self.done = False
-        self.tampered: str | None = None
-
-    def feed(self, data: bytes, done_kind: bytes) -> None:
-        self.received += len(data)
-        if self.received > _MAX_REPORT_BYTES:
-            self.tampered = "the report channel was flooded"
-            return
-        self.buffer += data
-        while not self.done and self.tampered is None:
-            newline = self.buffer.find(b"\n", 0, _MAX_HEADER_BYTES)
-            if newline < 0:
-                if len(self.buffer) >= _MAX_HEADER_BYTES:
-                    self.tampered = "a malformed record was written to the report channel"
-                return
-            parts = bytes(self.buffer[:newline]).split(b" ")
-            if (
-                len(parts) != 3
-                or parts[0] not in self.kinds
-                or not parts[1].isdigit()
-                or not parts[2].isdigit()
-            ):
-                self.tampered = "a malformed record was written to the report channel"
-                return
-            length = int(parts[2])
-            end = newline + 1 + length + self.token_bytes
-            if len(self.buffer) < end:
-                return
-            message = bytes(self.buffer[newline + 1 : newline + 1 + length])
-            token = bytes(self.buffer[end - self.token_bytes : end])
-            del self.buffer[:end]
-            if not hmac.compare_digest(token, self.token):
-                self.tampered = "a record without the run's token was written to the report channel"
-                return
-            kind = parts[0]
-            self.records.append([kind.decode(), int(parts[1]), message.decode("utf-8", "replace")])
-            self.done = kind == done_kind
-
-
-def _wait(reader: RecordReader, report_fd: int, ended: list[int], deadline: float) -> bool:
-    """Wait until the reporting ends (one of `ended` is readable: the child's pidfd, or the
-    tests process's word that it finished) or the deadline; True if the deadline came first.
-
-    The report is read after the child is gone (`_drain`), and every `_DRAIN_EVERY_S` before
-    that so that a long report never fills the pipe: while the child lives, each page this
-    process writes is copied first (copy-on-write), so it sleeps rather than parse record by
-    record.
-    """
-    while reader.tampered is None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return True
-        if select.select(ended, [], [], min(remaining, _DRAIN_EVERY_S))[0]:
-            return False
-        _drain(reader, report_fd)
-    return False
-
-
-def _drain(reader: RecordReader, report_fd: int) -> None:
-    """Feed the reader everything the report pipe holds now."""
-    while not reader.done and reader.tampered is None:
-        try:
-            data = os.read(report_fd, 65536)
-        except BlockingIOError:
-            return
-        if not data:
-            return
-        reader.feed(data, DONE)
-
-
-def _describe_exit(status: int | None) -> str:
-    if status is None:
-        return "killed"
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.WEXITSTATUS(status)}"
 
 
 class SampleRunner:
@@ -243,12 +139,12 @@ class SampleRunner:
         os.set_blocking(report_read, False)
         go_read, go_write = os.pipe()
         opened.update((report_read, report_write, go_read, go_write))
-        token_fd = _memory_file("token")
+        token_fd = memory_file("token")
         opened.add(token_fd)
         stdin_fd = stdout_fd = stderr_fd = null
         if capture:
-            stdin_fd = _memory_file("stdin", request.get("stdin", "").encode())
-            stdout_fd, stderr_fd = _memory_file("stdout"), _memory_file("stderr")
+            stdin_fd = memory_file("stdin", request.get("stdin", "").encode())
+            stdout_fd, stderr_fd = memory_file("stdout"), memory_file("stderr")
             opened.update((stdin_fd, stdout_fd, stderr_fd))
         compiled = compile_sample(request)
         # Asserts run in the server's tests process, which never runs the program.
@@ -289,7 +185,7 @@ class SampleRunner:
                             run_child(request, compiled, report_write, token_fd)
                 finally:
                     exit_now(0)
-            reader = RecordReader(os.urandom(TOKEN_BYTES), TOKEN_BYTES, _RECORD_KINDS)
+            reader = RecordReader(os.urandom(TOKEN_BYTES), TOKEN_BYTES, RECORD_KINDS)
             deadline = started + limits.wall_timeout_s
             confinement.admit(pid)
             os.pwrite(token_fd, reader.token, 0)
@@ -301,13 +197,13 @@ class SampleRunner:
                 if descriptor not in (stdin_fd, stdout_fd, stderr_fd):
                     os.close(descriptor)  # the go pipe too: a child that read no "g" runs nothing
                     opened.discard(descriptor)
-            timed_out = _wait(reader, report_read, ended, deadline)
+            timed_out = wait_for_records(reader, report_read, ended, deadline)
         finally:
             if split and timed_out:  # what the tests make of the program's end must not count
                 self.tests.stop()
             status = self._end_children(confinement, pid)
             if reader is not None:
-                _drain(reader, report_read)
+                drain(reader, report_read)
             if split:
                 self.tests.end_sample(reader is not None and reader.done)
         timed_out = timed_out and not reader.done
@@ -316,12 +212,12 @@ class SampleRunner:
             "done": reader.done,
             "timed_out": timed_out,
             "tampered": reader.tampered,
-            "exit": _describe_exit(status),
+            "exit": describe_exit(status),
             "wall_time_s": time.monotonic() - started,
         }
         if capture:
-            response["stdout"], truncated = _read_memory_file(stdout_fd, capture_limit)
-            response["stderr"], _ = _read_memory_file(stderr_fd, capture_limit)
+            response["stdout"], truncated = read_memory_file(stdout_fd, capture_limit)
+            response["stderr"], _ = read_memory_file(stderr_fd, capture_limit)
             response["output_truncated"] = truncated
         return response
 

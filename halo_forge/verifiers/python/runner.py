@@ -52,6 +52,7 @@ VERDICT_FILES = (
     "plain.py",
     "program_process.py",
     "protocol.py",
+    "report_channel.py",
     "scoring.py",
     "tests_process.py",
     "units.py",

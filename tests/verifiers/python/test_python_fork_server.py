@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import pytest
 
-from halo_forge.verifiers.python.fork_server import RecordReader
+from halo_forge.verifiers.python.report_channel import RecordReader
 from halo_forge.verifiers.python.runner import ForkServerPool
 from halo_forge.verifiers.sandbox import SandboxLimits
 
