@@ -16,6 +16,8 @@ throughput counts the non-padding tokens the trainer saw, median of `--repeats` 
     .venv/bin/python benchmarks/generation.py --repeats 3
     .venv/bin/python benchmarks/generation.py --prompts 8 --repeats 1   # a quick look
     .venv-vllm/bin/python benchmarks/generation.py --vllm --samples 4 --repeats 3 --skip-sft
+    python benchmarks/generation.py --model Qwen/Qwen2.5-Coder-0.5B-Instruct --device cuda \
+        --vllm --skip-sft   # one GPU (benchmarks/gpu_check.sh runs this)
 """
 
 from __future__ import annotations
@@ -104,6 +106,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "--model", default=None, help="Hub id or directory to sample (default: the tiny model)."
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda (also ROCm) or mps.")
+    parser.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        default=0.5,
+        help="vLLM's share of GPU memory (on a GPU; the CPU build gets a 256 MiB KV cache).",
+    )
     parser.add_argument("--prompts", type=int, default=64, help="Prompts sampled per run.")
     parser.add_argument(
         "--batch-size",
@@ -138,7 +150,8 @@ def main() -> None:
     tasks = generate_tasks(
         "builtin_python", count=max(arguments.prompts, arguments.sft_records), seed=1
     )
-    model, tokenizer = load_model(TINY_MODEL_NAME, device="cpu")
+    model_name = arguments.model or TINY_MODEL_NAME
+    model, tokenizer = load_model(model_name, device=arguments.device)
     prompts = [
         format_prompt(task["prompt"], template=tokenizer) for task in tasks[: arguments.prompts]
     ]
@@ -151,9 +164,12 @@ def main() -> None:
     if arguments.vllm:
         from halo_forge.generation.vllm_backend import VLLMSampler
 
-        samplers["vLLM, one call"] = VLLMSampler(
-            TINY_MODEL_NAME, kv_cache_memory_bytes=256 << 20, max_model_len=1024
+        memory = (
+            {"kv_cache_memory_bytes": 256 << 20}
+            if arguments.device == "cpu"
+            else {"gpu_memory_utilization": arguments.gpu_memory_utilization}
         )
+        samplers["vLLM, one call"] = VLLMSampler(model_name, max_model_len=1024, **memory)
     for sampler in samplers.values():
         sampling_rate(sampler, prompts[:2], 1, 4)  # warm-up: first calls pay one-off costs
     rates, speed_ups = generation_rates(
@@ -161,7 +177,10 @@ def main() -> None:
     )
     if arguments.vllm:
         samplers["vLLM, one call"].close()  # its engine processes would compete with training
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {TINY_MODEL_NAME}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {model_name} "
+        f"on {arguments.device}"
+    )
     print(
         f"generation: {arguments.prompts} prompts x {arguments.samples} samples x "
         f"{arguments.max_new_tokens} new tokens, median of {arguments.repeats}"

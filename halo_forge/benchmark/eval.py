@@ -23,6 +23,7 @@ from pathlib import Path
 
 from halo_forge.benchmark.results import BenchmarkResult
 from halo_forge.benchmark.run import PromptLayout, load_prompts, run_benchmark
+from halo_forge.config.generation import BackendChoice
 from halo_forge.config.models import BenchmarkConfig, VerifierConfig
 from halo_forge.data.jsonl import PathLike
 from halo_forge.data.public_datasets import prepare_dataset
@@ -126,6 +127,7 @@ def run_eval(
     source: PathLike | None = None,
     temperature: float = 0.2,
     max_new_tokens: int = 512,
+    sampling: BackendChoice | None = None,
     hardware: bool = False,
     force: bool = False,
 ) -> BenchmarkResult:
@@ -134,7 +136,8 @@ def run_eval(
     The tasks are prepared next to `output` (`x.prompts.jsonl`), so the prompts and tests
     that produced a number stay with it; `source` is a local copy in the hub's columns. Like
     `run_benchmark`, a stopped evaluation resumes, and `force` starts over when the files beside
-    `output` hold one with other settings.
+    `output` hold one with other settings. `sampling` is the sampler backend and its engine
+    settings (default: transformers).
     """
     chosen = get_benchmark(benchmark)
     prompts_path = prompts_path_for(output)
@@ -152,6 +155,7 @@ def run_eval(
         temperature=temperature,
         max_new_tokens=max_new_tokens,
         output=str(output),
+        **(sampling or BackendChoice()).model_dump(),
     )
     with benchmark_verifier(chosen, records) as verifier:
         return run_benchmark(

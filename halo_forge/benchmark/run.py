@@ -49,12 +49,13 @@ from halo_forge.config.fingerprint import (
     flatten_settings,
     store_fingerprint,
 )
+from halo_forge.config.generation import BACKEND_KEYS
 from halo_forge.config.models import BenchmarkConfig
 from halo_forge.data.jsonl import read_jsonl
 from halo_forge.data.records import PromptRecord, read_records
 from halo_forge.data.templates import Template, format_prompt
 from halo_forge.errors import ConfigError, DataError
-from halo_forge.generation.registry import get_sampler
+from halo_forge.generation.registry import sampler_from_config
 from halo_forge.models.loading import load_tokenizer
 from halo_forge.raft.cycle import CyclePrompt, StopRequest, generate_samples, samples_complete
 from halo_forge.verifiers.base import Verifier, VerifyResult
@@ -228,10 +229,11 @@ def benchmark_fingerprint(
     they decide neither; `verifier` is `verifier_fingerprint` of the verifier in use.
     """
     settings = config.model_dump(
-        mode="json", exclude={"k", "output", "prompts", "max_prompts", "verifier"}
+        mode="json", exclude={"k", "output", "prompts", "max_prompts", "verifier", *BACKEND_KEYS}
     )
     return {
         **flatten_settings(settings),
+        **config.fingerprint_keys(),
         "prompts_sha256": content_sha256([record.to_dict() for record in records]),
         "seed": seed,
         **flatten_settings(asdict(layout), prefix="layout."),
@@ -284,7 +286,7 @@ def _generate(
     ]
     if not samples_complete(files.completions, prompts, config.samples):
         ui.echo(f"Sampling {config.samples} completion(s) for each of {len(records)} prompt(s)")
-        sampler = get_sampler("transformers", config.model, batch_size=config.batch_size)
+        sampler = sampler_from_config(config, config.model, batch_size=config.batch_size)
 
         def sample_batch(texts: list[str], batch_seed: int) -> list[list[str]]:
             return sampler.generate(
@@ -297,15 +299,18 @@ def _generate(
                 seed=batch_seed,
             )
 
-        generate_samples(
-            files.completions,
-            prompts,
-            sample_batch,
-            samples_per_prompt=config.samples,
-            batch_size=config.batch_size,
-            seed=seed,
-            stop=stop,
-        )
+        try:
+            generate_samples(
+                files.completions,
+                prompts,
+                sample_batch,
+                samples_per_prompt=config.samples,
+                batch_size=config.batch_size,
+                seed=seed,
+                stop=stop,
+            )
+        finally:
+            sampler.close()  # vLLM's engine processes end here, before verification starts
     by_prompt: dict[str, list[str]] = {key: [] for key in ids}
     for sample in read_jsonl(files.completions):
         by_prompt[sample["prompt_key"]].append(sample["completion"])

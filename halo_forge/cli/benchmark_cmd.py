@@ -12,6 +12,7 @@ from halo_forge.benchmark.results import BenchmarkResult
 from halo_forge.cli.config_cmd import check_verifiers
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
+    BACKEND_HELP,
     BENCHMARK_OPTION_KEYS,
     CONFIG_SET_HELP,
     RAFT_OPTION_KEYS,
@@ -21,6 +22,7 @@ from halo_forge.cli.overrides import (
     verifier_option_overrides,
 )
 from halo_forge.config import BenchmarkConfig, RAFTConfig, load_config
+from halo_forge.config.generation import BackendChoice
 from halo_forge.errors import INTERRUPTED_EXIT_CODE, ConfigError
 
 app = typer.Typer(
@@ -96,6 +98,7 @@ def run(
     max_prompts: int | None = typer.Option(
         None, "--max-prompts", help="Evaluate only the first N prompts."
     ),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     temperature: float | None = typer.Option(
         None, "--temperature", help="Sampling temperature (default 0.2)."
     ),
@@ -185,6 +188,13 @@ def eval_benchmark(
         0.2, "--temperature", help="Sampling temperature (0.2 is customary for pass@1)."
     ),
     max_new_tokens: int = typer.Option(512, "--max-new-tokens", help="Longest completion."),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
+    set_keys: list[str] = typer.Option(
+        [],
+        "--set",
+        help="Sampler setting KEY=VALUE, repeatable: --set vllm.max_model_len=2048, "
+        "--set openai.base_url=http://127.0.0.1:8000/v1.",
+    ),
     output: Path | None = typer.Option(
         None, "--output", help="Result JSON (default results/eval_<benchmark>.json)."
     ),
@@ -201,6 +211,8 @@ def eval_benchmark(
     """Run the real HumanEval or MBPP: its prompts, its tests, its verifier."""
     from halo_forge.benchmark.eval import run_eval
 
+    choice = {"backend": backend} if backend is not None else {}
+    sampling = load_config(BackendChoice, None, choice | config_overrides(set_keys))
     destination = output or Path("results") / f"eval_{benchmark}.json"
     with command_log("benchmark_eval"):
         result = run_eval(
@@ -212,6 +224,7 @@ def eval_benchmark(
             source=source,
             temperature=temperature,
             max_new_tokens=max_new_tokens,
+            sampling=sampling,
             hardware=hardware_metrics,
             force=force,
         )
@@ -246,12 +259,16 @@ def full(
     max_new_tokens: int | None = typer.Option(
         None, "--max-new-tokens", help="Longest completion (tokens), in RAFT and benchmarks."
     ),
+    backend: str | None = typer.Option(
+        None, "--backend", help=BACKEND_HELP + " For RAFT and both benchmarks."
+    ),
     verifier_option: list[str] = typer.Option([], "--verifier-option", help=VERIFIER_OPTION_HELP),
     set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP + " (the RAFT config)"),
 ) -> None:
     """Baseline benchmark, RAFT for N cycles, final benchmark, and a summary with plots."""
     options = {"model": model, "prompts": prompts, "verifier": verifier, "cycles": cycles}
     options |= {"samples_per_prompt": samples_per_prompt, "max_new_tokens": max_new_tokens}
+    options |= {"backend": backend}
     overrides = overrides_from_options(RAFT_OPTION_KEYS, options)
     overrides |= verifier_option_overrides(verifier_option) | config_overrides(set_keys)
     settings = load_config(RAFTConfig, config, overrides)

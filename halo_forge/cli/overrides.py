@@ -44,6 +44,7 @@ RAFT_OPTION_KEYS: dict[str, str] = {
     "temperature": "generation.temperature",
     "top_p": "generation.top_p",
     "max_new_tokens": "generation.max_new_tokens",
+    "backend": "generation.backend",
     "keep_percent": "raft.keep_top_percent",
     "reward_threshold": "raft.reward_threshold",
     "min_samples": "raft.min_samples",
@@ -67,6 +68,7 @@ BENCHMARK_OPTION_KEYS: dict[str, str] = {
     "max_prompts": "max_prompts",
     "temperature": "temperature",
     "max_new_tokens": "max_new_tokens",
+    "backend": "backend",
     "output": "output",
 }
 
@@ -116,6 +118,13 @@ def verifier_option_overrides(assignments: Sequence[str]) -> dict[str, Any]:
         f"verifier.{key}": value
         for key, value in parse_key_values(assignments, "--verifier-option").items()
     }
+
+
+#: The option that picks the sampler backend.
+BACKEND_HELP = (
+    "Sampler: transformers (default), vllm (needs vLLM installed) or openai (a running "
+    "OpenAI-compatible server; its address: --set ...openai.base_url=URL)."
+)
 
 
 #: The repeatable option that sets any typed option of the chosen verifier.

@@ -10,6 +10,7 @@ from halo_forge import ui
 from halo_forge.cli.config_cmd import check_verifiers
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
+    BACKEND_HELP,
     CONFIG_SET_HELP,
     RAFT_OPTION_KEYS,
     VERIFIER_OPTION_HELP,
@@ -61,6 +62,7 @@ def train(
     max_new_tokens: int | None = typer.Option(
         None, "--max-new-tokens", help="Longest completion (tokens)."
     ),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     keep_percent: float | None = typer.Option(
         None, "--keep-percent", help="Fraction (0-1] of the above-threshold samples kept."
     ),

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from halo_forge.config.generation import BackendChoice
 from halo_forge.config.sections import (
     Epochs,
     GradientAccumulationSteps,
@@ -181,12 +182,17 @@ class RAFTLoopSection(Section):
     seed: int = Field(42, description="Seed for sampling and fair tie-breaking.")
 
 
-class GenerationSection(Section):
+class GenerationSection(BackendChoice):
     max_new_tokens: int = Field(1024, gt=0, description="Longest completion (tokens).")
     temperature: float = Field(0.7, ge=0, description="Higher explores more; 0 is greedy.")
     top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass.")
     batch_size: int = Field(
-        8, gt=0, description="Prompts per generate call (memory vs. throughput)."
+        8,
+        gt=0,
+        description=(
+            "Prompts per generate call: memory vs. throughput on transformers; on vllm and "
+            "openai, how many prompts go to the engine before finished samples are saved."
+        ),
     )
 
 
@@ -280,11 +286,21 @@ class RAFTConfig(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _served_model_takes_adapters_only(self) -> RAFTConfig:
+        if self.generation.backend == "openai" and not self.lora.enabled:
+            raise ValueError(
+                "generation.backend openai samples the server's fixed weights, but lora.enabled "
+                "false gives every cycle new full weights; use the vllm or transformers backend, "
+                "or train LoRA adapters (the server loads each one)"
+            )
+        return self
+
 
 # ----------------------------------------------------------------------------- benchmark
 
 
-class BenchmarkConfig(Section):
+class BenchmarkConfig(BackendChoice):
     """Sampling-based evaluation: pass@k (unbiased estimator), compile rate, per-category results."""
 
     model: str | None = Field(None, description="Model id, directory or adapter to evaluate.")

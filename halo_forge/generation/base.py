@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+import numpy as np
+
 from halo_forge.errors import ConfigError
 
 
@@ -41,6 +43,9 @@ class Sampler(ABC):
         arguments gives the same completions.
         """
 
+    def close(self) -> None:  # noqa: B027 (a no-op default, not an abstract method)
+        """Free what the sampler holds outside this object (engine processes, server state)."""
+
 
 def truncate_at_stop(text: str, stop: Sequence[str] | None) -> str:
     """`text` up to (not including) the earliest occurrence of any stop string."""
@@ -62,3 +67,13 @@ def check_sampling_options(n: int, temperature: float, top_p: float, max_new_tok
         raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
     if max_new_tokens < 1:
         raise ConfigError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+
+
+def request_seed(seed: int, index: int) -> int:
+    """The engine request seed of the prompt at `index` in a call seeded with `seed`.
+
+    Used by the engines that seed each request (vLLM in process or behind a server). Mixed by
+    numpy's `SeedSequence`, so neighbouring prompts and calls get unrelated streams (vLLM's
+    `seed + j` for a request's samples then rarely meets another request's seed).
+    """
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])

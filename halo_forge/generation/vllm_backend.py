@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-import numpy as np
 from transformers import AutoConfig
 from vllm import LLM, ModelRegistry, SamplingParams
 from vllm.config.lora import MaxLoRARanks
@@ -44,7 +43,12 @@ from vllm.outputs import CompletionOutput
 from vllm.platforms import current_platform
 
 from halo_forge.errors import ConfigError, ModelError
-from halo_forge.generation.base import Sampler, check_sampling_options, truncate_at_stop
+from halo_forge.generation.base import (
+    Sampler,
+    check_sampling_options,
+    request_seed,
+    truncate_at_stop,
+)
 from halo_forge.models.device import resolve_device, resolve_dtype
 from halo_forge.models.encoding import encode_prompt
 from halo_forge.models.loading import (
@@ -117,6 +121,7 @@ class VLLMSampler(Sampler):
                 "enable_sleep_mode needs vLLM on a CUDA or ROCm GPU; on this platform call "
                 "close() to free the engine instead"
             )
+        self.can_sleep = enable_sleep_mode
         options: dict[str, object] = {
             "tensor_parallel_size": tensor_parallel_size,
             "dtype": resolve_dtype(dtype, resolve_device(None)),
@@ -243,7 +248,7 @@ class VLLMSampler(Sampler):
         of reading them from disk. Needs `enable_sleep_mode=True` (CUDA/ROCm only).
         """
         engine = self._live_engine()
-        if not engine.llm_engine.vllm_config.model_config.enable_sleep_mode:
+        if not self.can_sleep:
             raise ConfigError(
                 "sleep() needs a sampler built with enable_sleep_mode=True (CUDA/ROCm GPUs); "
                 "close() frees everything on any platform"
@@ -286,13 +291,9 @@ class VLLMSampler(Sampler):
         return engine
 
 
-def request_seed(seed: int, index: int) -> int:
-    """The vLLM request seed of the prompt at `index` in a call seeded with `seed`.
-
-    Mixed by numpy's `SeedSequence`, so neighbouring prompts and calls get unrelated streams
-    (vLLM's `seed + j` for a request's samples then rarely meets another request's seed).
-    """
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+def sleep_mode_available() -> bool:
+    """Whether this platform's vLLM can `sleep()` (CUDA and ROCm GPUs can, the CPU build not)."""
+    return bool(current_platform.is_sleep_mode_available())
 
 
 def adapter_max_rank(adapter_dir: Path) -> int:

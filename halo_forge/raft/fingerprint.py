@@ -25,6 +25,7 @@ from halo_forge.config.fingerprint import (
     flatten_settings,
     store_fingerprint,
 )
+from halo_forge.config.generation import BACKEND_KEYS
 from halo_forge.config.models import RAFTConfig
 from halo_forge.data.records import PromptRecord
 from halo_forge.verifiers.base import Verifier
@@ -53,7 +54,11 @@ def run_fingerprint(
     config: RAFTConfig, prompts: Sequence[PromptRecord], start_model: str
 ) -> dict[str, Any]:
     """A flat `{dotted.key: value}` map of everything that decides a stage's output."""
-    flat = flatten_settings(config.model_dump(mode="json"), keep_whole=("learning_rate_schedule",))
+    settings = config.model_dump(
+        mode="json", exclude={"generation": {key: True for key in BACKEND_KEYS}}
+    )
+    flat = flatten_settings(settings, keep_whole=("learning_rate_schedule",))
+    flat |= flatten_settings(config.generation.fingerprint_keys(), prefix="generation.")
     for key in _NOT_FINGERPRINTED:
         flat.pop(key, None)
     flat.pop("sft_checkpoint", None)

@@ -10,8 +10,9 @@ onward on them (`cycle_training`) at the cycle's learning rate (`strategies`), o
 with `lora.enabled: false` (each cycle then saves a whole model). The files of a cycle
 (`cycle`) are the state: running the same command again skips finished work. Each cycle ends
 with a `CycleStats` record (`stats`), shown (`report`) and logged (`training_log`).
-The model is loaded for generation, freed before verification, and loaded again for training,
-so the verifier's compilers and test runners get the memory while they work.
+The sampler (`rollout.RolloutEngine`, by `generation.backend`) gives up its memory before
+verification, and the model is loaded again for training, so the verifier's compilers and test
+runners get the memory while they work.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from halo_forge.data.jsonl import read_jsonl, write_json, write_jsonl
 from halo_forge.data.records import PromptRecord
 from halo_forge.data.templates import format_prompt
 from halo_forge.errors import ConfigError
-from halo_forge.generation.registry import get_sampler
+from halo_forge.generation.base import Sampler
 from halo_forge.models.loading import load_tokenizer
 from halo_forge.raft import report
 from halo_forge.raft.cycle import (
@@ -42,10 +43,11 @@ from halo_forge.raft.cycle import (
     timed,
     verify_samples,
 )
-from halo_forge.raft.cycle_training import release_memory, train_cycle
+from halo_forge.raft.cycle_training import train_cycle
 from halo_forge.raft.filtering import filter_samples
 from halo_forge.raft.fingerprint import check_fingerprint, run_fingerprint, verifier_identity
 from halo_forge.raft.report import NOTHING_KEPT
+from halo_forge.raft.rollout import RolloutEngine
 from halo_forge.raft.stats import CycleStats, VerificationSummary
 from halo_forge.raft.strategies import CycleSettings, cycle_settings, pass_history, select_prompts
 from halo_forge.raft.training_log import training_numbers, write_training_log
@@ -212,22 +214,25 @@ class RAFTTrainer:
             all_prompts.append(CyclePrompt(prompt_key(index, record), text, record, system_prompt))
         rows: list[CycleStats] = []
         checkpoint = self.start_model
-        for cycle in range(1, cycles + 1):
-            paths = CyclePaths(self.output_dir, cycle)
-            previous = rows[-1] if rows else None
-            if paths.is_finished():
-                ui.echo(f"cycle {cycle}: finished earlier, skipped ({paths.checkpoint})")
-                row = CycleStats.read(paths.stats)
-            else:
-                row = self._run_cycle(paths, all_prompts, checkpoint, previous, verifiers[cycle])
-                ui.echo(report.cycle_table(row))
-                report.write_scalars(self.output_dir, row)
-                warning = report.degradation_warning(previous, row)
-                if warning:
-                    ui.echo(f"warning: {warning}", style="yellow")
-            rows.append(row)
-            checkpoint = str(paths.checkpoint)
-            write_training_log(self.output_dir, rows)
+        with RolloutEngine(self.config, device=self.device, dtype=self.dtype) as rollout:
+            for cycle in range(1, cycles + 1):
+                paths = CyclePaths(self.output_dir, cycle)
+                previous = rows[-1] if rows else None
+                if paths.is_finished():
+                    ui.echo(f"cycle {cycle}: finished earlier, skipped ({paths.checkpoint})")
+                    row = CycleStats.read(paths.stats)
+                else:
+                    row = self._run_cycle(
+                        paths, all_prompts, checkpoint, previous, verifiers[cycle], rollout
+                    )
+                    ui.echo(report.cycle_table(row))
+                    report.write_scalars(self.output_dir, row)
+                    warning = report.degradation_warning(previous, row)
+                    if warning:
+                        ui.echo(f"warning: {warning}", style="yellow")
+                rows.append(row)
+                checkpoint = str(paths.checkpoint)
+                write_training_log(self.output_dir, rows)
         return RAFTResult(Path(checkpoint), rows)
 
     def _run_cycle(
@@ -237,6 +242,7 @@ class RAFTTrainer:
         checkpoint: str,
         previous: CycleStats | None,
         verifier: Verifier,
+        rollout: RolloutEngine,
     ) -> CycleStats:
         """Run the stages of one cycle that its files lack; returns (and writes) its stats."""
         cycle = paths.cycle
@@ -268,9 +274,11 @@ class RAFTTrainer:
         with StopRequest() as stop:
             if not samples_complete(paths.samples, prompts, loop.samples_per_prompt):
                 tokens, seconds = timed(
-                    lambda: self._generate(paths, prompts, checkpoint, settings, stop)
+                    lambda: self._generate(
+                        paths, prompts, rollout.sampler_for(checkpoint), settings, stop
+                    )
                 )
-                release_memory()  # the model went out of scope with `_generate`
+                rollout.pause()  # verification and training get the memory
                 timings["generation_seconds"] = seconds
                 timings["generation_tokens_per_second"] = tokens / seconds if seconds else None
             try:
@@ -335,20 +343,14 @@ class RAFTTrainer:
         self,
         paths: CyclePaths,
         prompts: list[CyclePrompt],
-        checkpoint: str,
+        sampler: Sampler,
         settings: CycleSettings,
         stop: StopRequest,
     ) -> int:
-        """Sample the missing batches from `checkpoint`; returns the tokens generated."""
+        """Sample the missing batches with `sampler`; returns the tokens generated."""
         generation = self.config.generation
         samples_per_prompt = self.config.raft.samples_per_prompt
-        sampler = get_sampler(
-            "transformers",
-            checkpoint,
-            device=self.device,
-            dtype=self.dtype,
-            batch_size=generation.batch_size,
-        )
+        tokens_before = sampler.tokens_generated
 
         def sample_batch(texts: list[str], seed: int) -> list[list[str]]:
             return sampler.generate(
@@ -369,4 +371,4 @@ class RAFTTrainer:
             seed=self.config.raft.seed + 100_000 * paths.cycle,
             stop=stop,
         )
-        return sampler.tokens_generated
+        return sampler.tokens_generated - tokens_before
