@@ -17,6 +17,7 @@ from halo_forge.benchmark.eval import (
 )
 from halo_forge.benchmark.results import aggregate, load_result, load_samples
 from halo_forge.benchmark.run import load_prompts, verify_samples
+from halo_forge.config.generation import BackendChoice
 from halo_forge.data.public_datasets import prepare_dataset
 from halo_forge.errors import ConfigError
 
@@ -192,3 +193,18 @@ def test_each_benchmark_states_its_prompt_format() -> None:
 def test_unknown_benchmark_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="humaneval, mbpp"):
         run_eval("builtin:tiny-coder", "apps", output=tmp_path / "x.json")
+
+
+def test_the_chosen_backend_samples_the_evaluation(mbpp_file: Path, tmp_path: Path) -> None:
+    served = BackendChoice.model_validate(
+        {"backend": "openai", "openai": {"base_url": "http://127.0.0.1:9/v1"}}  # nobody listens
+    )
+    with pytest.raises(ConfigError, match="cannot reach the OpenAI-compatible server"):
+        run_eval(
+            "builtin:tiny-coder",
+            "mbpp",
+            output=tmp_path / "mbpp.json",
+            samples_per_prompt=1,
+            source=mbpp_file,
+            sampling=served,
+        )

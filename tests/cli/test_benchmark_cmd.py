@@ -274,3 +274,14 @@ def test_ctrl_c_keeps_the_finished_batches_says_how_to_resume_and_exits_130(
     assert "run the same command again to resume" in printed
     assert 1 <= len(read_jsonl(completions)) < 64
     assert not output.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+def test_an_unknown_backend_lists_the_allowed_ones(command: str) -> None:
+    arguments = [command, "--model", "builtin:tiny-coder", "--backend", "tgi"]
+    arguments += ["--benchmark", "mbpp"] if command == "eval" else ["--prompts", "p.jsonl"]
+
+    result = runner.invoke(benchmark_cmd.app, arguments)
+
+    assert isinstance(result.exception, ConfigError)
+    assert all(name in str(result.exception) for name in ("backend", "transformers", "openai"))
