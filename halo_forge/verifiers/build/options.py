@@ -8,13 +8,13 @@ adds its own options on top (`cpp/options.py`, `languages/base.py`).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from halo_forge.verifiers.sandbox.options import SandboxOptions
 
 
-class BuildOptions(BaseModel):
+class BuildOptions(SandboxOptions):
     """Options of every local verifier that builds and may run a program (C, C++, Rust, Go, C#)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     max_workers: int | None = Field(None, ge=1, description="Parallel verifications (CPU count).")
     run_after_compile: bool | None = Field(

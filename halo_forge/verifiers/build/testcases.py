@@ -7,9 +7,9 @@ line ends: trailing spaces and tabs on each line and trailing blank lines are ig
 competitive-programming judges ignore too); everything else, including leading spaces and
 blank lines inside the output, must match exactly.
 
-A run *completes* when the program exits with status 0 within its time limit and without
-flooding its output; a crash, a non-zero exit, a timeout or an output flood is a runtime
-failure. Scores: all cases pass 1.0; some pass 0.8; none pass but a run completed 0.7; every
+A run *completes* when the program exits with status 0 within its time limit, without
+flooding its output and without filling its scratch to the disk limit; a crash, a non-zero
+exit, a timeout, an output flood or a full scratch is a runtime failure. Scores: all cases pass 1.0; some pass 0.8; none pass but a run completed 0.7; every
 run failed 0.6. With no expected output at all, a completed run is all that is asked (0.7,
 success).
 
@@ -217,6 +217,8 @@ def describe_failure(result: SandboxResult) -> str:
     """One line saying why a run did not complete."""
     if result.timed_out:
         return f"timed out after {result.wall_time_s:.1f} s"
+    if result.disk_limit_reached_mb is not None:
+        return f"disk limit of {result.disk_limit_reached_mb} MiB reached"
     if result.output_truncated:
         return "output exceeded the limit"
     if result.signal is not None:

@@ -106,12 +106,16 @@ class CompileVerifier(Verifier):
         self.options = validate_options(self.options_model, options, owner=type(self).__name__)
         super().__init__(max_workers=self.options.max_workers, use_cache=self.options.use_cache)
         self.toolsets = Toolsets(self.toolchain, self.options, self.max_workers)
-        # Programs run in a sandbox of their own, which cannot reach the PCH directories.
+        # Programs run in a sandbox of their own, which cannot reach the PCH directories, and
+        # write only a capped scratch that ends with each run.
         self._run_sandbox = Sandbox(
             SandboxLimits(
                 wall_timeout_s=self.options.run_timeout,
                 memory_limit_mb=self.options.memory_limit_mb,
-            )
+                disk_limit_mb=self.options.disk_limit_mb,
+            ),
+            readable_paths=self.options.expose_paths,
+            keep_writes=False,
         )
         if self.options.language is not None or self.options.compiler is not None:
             # Every sample needs this compiler: a missing one fails now, before any is scored.

@@ -111,8 +111,10 @@ class Toolsets:
                 wall_timeout_s=self.options.timeout,
                 memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
                 max_file_size_mb=512,
+                disk_limit_mb=self.options.disk_limit_mb,
             ),
             writable_paths=tuple(pch.directory for pch in headers.values()),
+            readable_paths=self.options.expose_paths,
         )
         return LanguageToolset(language, compiler, version, flags, headers, sandbox)
 

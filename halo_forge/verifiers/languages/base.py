@@ -183,14 +183,20 @@ class ToolchainVerifier(Verifier):
                 memory_limit_mb=BUILD_MEMORY_LIMIT_MB,
                 max_processes=BUILD_MAX_PROCESSES,
                 max_file_size_mb=512,
+                disk_limit_mb=self.options.disk_limit_mb,
             ),
             writable_paths=self.writable_paths(),
+            readable_paths=self.options.expose_paths,
         )
+        # Built programs and test binaries write only a capped scratch that ends with each run.
         self._run_sandbox = Sandbox(
             SandboxLimits(
                 wall_timeout_s=self.options.run_timeout,
                 memory_limit_mb=self.options.memory_limit_mb,
-            )
+                disk_limit_mb=self.options.disk_limit_mb,
+            ),
+            readable_paths=self.options.expose_paths,
+            keep_writes=False,
         )
 
     @abstractmethod

@@ -151,12 +151,13 @@ class RustVerifier(ToolchainVerifier):
             workspace.write(path, text)
         has_main = re.search(r"\bfn\s+main\s*\(", program) is not None
         workspace.write("src/main.rs" if has_main else "src/lib.rs", program)
-        if "Cargo.toml" not in files:
+        manifest = files.get("Cargo.toml")
+        if manifest is None:
             edition = self.options.edition
-            workspace.write(
-                "Cargo.toml",
-                f'[package]\nname = "{PACKAGE_NAME}"\nversion = "0.1.0"\nedition = "{edition}"\n',
+            manifest = (
+                f'[package]\nname = "{PACKAGE_NAME}"\nversion = "0.1.0"\nedition = "{edition}"\n'
             )
+            workspace.write("Cargo.toml", manifest)
         env = {
             "CARGO_NET_OFFLINE": "true",
             "CARGO_HOME": str(workspace.path / ".cargo"),
@@ -174,7 +175,9 @@ class RustVerifier(ToolchainVerifier):
         # `cargo check` type-checks without code generation when nothing runs.
         command = "build" if runs else "check"
         output = self.build_step(workspace, [*cargo, command, *flags], env=env)
-        name = _package_name(workspace.path / "Cargo.toml")
+        # From the manifest as written, never re-read: a build script may have replaced the
+        # file (with a link to a file of the host, say) by now.
+        name = _package_name(manifest)
         return BuiltProgram(
             [f"./target/debug/{name}"], warnings=RUST_DIAGNOSTICS.count_warnings(output)
         )
@@ -183,10 +186,11 @@ class RustVerifier(ToolchainVerifier):
 _PACKAGE_NAME_LINE = re.compile(r'^\[package\][^\[]*?^\s*name\s*=\s*"([^"]+)"', re.M | re.S)
 
 
-def _package_name(manifest: Path) -> str:
-    """The `[package]` name of a Cargo.toml (the name of its binary), `prog` if it has none.
+def _package_name(manifest: str) -> str:
+    """The `[package]` name of a Cargo.toml's text (the name of its binary), `prog` if it has
+    none.
 
     Read with a pattern, not a TOML parser: tomllib is Python 3.11+, and `name = "..."` in
     `[package]` is the only key needed."""
-    match = _PACKAGE_NAME_LINE.search(manifest.read_text(encoding="utf-8"))
+    match = _PACKAGE_NAME_LINE.search(manifest)
     return match[1] if match else PACKAGE_NAME

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import Verifier, VerifyResult
@@ -22,14 +22,13 @@ from halo_forge.verifiers.python.scoring import Unit, reject_unrunnable, score_r
 from halo_forge.verifiers.python.units import DeclaredTest, TestStep, assert_steps
 from halo_forge.verifiers.registry import validate_options
 from halo_forge.verifiers.sandbox import SandboxLimits
+from halo_forge.verifiers.sandbox.options import SandboxOptions
 
 PYTHON_LANGUAGES = ("python", "py", "python3")
 
 
-class PythonTestOptions(BaseModel):
+class PythonTestOptions(SandboxOptions):
     """Options every Python test verifier takes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     timeout: float = Field(5.0, gt=0, description="Seconds a program and its tests may run.")
     memory_limit_mb: int = Field(1024, ge=64, description="Address-space limit, in MiB.")
@@ -64,6 +63,7 @@ class PythonTestVerifier(Verifier):
             wall_timeout_s=self.options.timeout,
             memory_limit_mb=self.options.memory_limit_mb,
             max_processes=self.options.max_processes,
+            disk_limit_mb=self.options.disk_limit_mb,
         )
         self._limits_dict = asdict(self.limits)
         self._pool: ForkServerPool | None = None
@@ -77,6 +77,7 @@ class PythonTestVerifier(Verifier):
                     self.limits,
                     site_packages=self.needs_site_packages or self.options.site_packages,
                     preload=self.preload,
+                    expose_paths=tuple(self.options.expose_paths),
                 )
             return self._pool
 

@@ -75,16 +75,19 @@ class SampleRunner:
     a disk costs milliseconds).
 
     Nothing a sample writes survives it: after each sample, every place it could write
-    (`writable_roots`: the server's own directory and, under bubblewrap, its private /tmp,
-    /run and /dev) goes back to what it held when the server started (`WritablePlaces`), so
-    the next sample finds no file of the last one's.
+    (`writable_roots`: the server's own directory and, under bubblewrap, its private /tmp
+    and /dev/shm) goes back to what it held when the server started (`WritablePlaces`), so
+    the next sample finds no file of the last one's. Those two are tmpfs of the disk limit
+    (`capped_roots`): a sample that leaves one without a free block filled it, and its
+    response says so (`disk_limit_reached_mb`), before the restore empties it.
 
     The tests process (`TestsProcess`) starts here, before the children's confinement, whose
     count of the server's own processes then includes it.
     """
 
-    def __init__(self, scratch: str, writable_roots: list[str]) -> None:
+    def __init__(self, scratch: str, writable_roots: list[str], capped_roots: list[str]) -> None:
         self.scratch = scratch
+        self.capped_roots = capped_roots
         self.sample_directory = f"{scratch}/sample"
         os.environ["HOME"] = os.environ["TMPDIR"] = self.sample_directory
         tempfile = sys.modules.get("tempfile")  # loaded by a preloaded module, maybe
@@ -110,7 +113,10 @@ class SampleRunner:
         self._make_sample_directory()
         opened: set[int] = set()  # this sample's descriptors, closed whatever happens
         try:
-            return self._fork_and_collect(request, limits, self.confinement, opened)
+            response = self._fork_and_collect(request, limits, self.confinement, opened)
+            if any(os.statvfs(root).f_bavail == 0 for root in self.capped_roots):
+                response["disk_limit_reached_mb"] = limits.disk_limit_mb
+            return response
         finally:
             for descriptor in opened:
                 os.close(descriptor)
@@ -233,11 +239,14 @@ class SampleRunner:
         return status
 
 
-def serve(scratch_parent: str, writable_roots: list[str], preload: list[str]) -> None:
+def serve(
+    scratch_parent: str, writable_roots: list[str], capped_roots: list[str], preload: list[str]
+) -> None:
     """Answer requests from stdin on stdout until stdin closes.
 
     `scratch_parent`: where the samples' throwaway directories go; `writable_roots`: the
-    directories a sample can write besides (see `SampleRunner`). The garbage collector is off
+    directories a sample can write besides; `capped_roots`: those that are tmpfs of the disk
+    limit (see `SampleRunner`). The garbage collector is off
     in this process and back on in each child: its objects are frozen before each fork, so
     that children's collections do not write to (and so copy) the pages they sit on; a full
     collection runs every `_COLLECT_EVERY` samples (`SampleRunner.run`).
@@ -251,7 +260,8 @@ def serve(scratch_parent: str, writable_roots: list[str], preload: list[str]) ->
     for module in preload:
         __import__(module)
     gc.disable()
-    runner = SampleRunner(_fresh_directory(scratch_parent, "fork-server-"), writable_roots)
+    scratch = _fresh_directory(scratch_parent, "fork-server-")
+    runner = SampleRunner(scratch, writable_roots, capped_roots)
 
     def send(message: dict[str, Any]) -> None:
         data = (json.dumps(message) + "\n").encode()

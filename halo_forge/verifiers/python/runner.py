@@ -11,8 +11,11 @@ sample's processes have ended too, and at the latest at the sample's timeout plu
 Servers are started lazily through `Sandbox.spawn` from `sys.executable` with `-I` (no
 environment variables, no user site), plus `-S` unless the servers need third-party packages
 (pytest): the smallest process that runs the harness forks fastest, and it never imports torch.
-Under bubblewrap a server keeps its samples' directories on its own /tmp, a tmpfs: on a disk,
-removing a directory can wait for the device (3 ms per sample on the VM of benchmarks/).
+Under bubblewrap a server keeps its samples' directories on its own /tmp, a tmpfs capped at
+the disk limit, and its own directory is a scratch inside it: nothing a sample writes reaches
+the host, and on a disk, removing a directory can wait for the device (3 ms per sample on the
+VM of benchmarks/). Servers see the system, their interpreter and this package, nothing else
+of the project.
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from typing import Any
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits
+from halo_forge.verifiers.sandbox.view import SCRATCH_MOUNTS
 
 _BOOTSTRAP = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from halo_forge.verifiers.python.fork_server import serve; "
-    "serve(sys.argv[2], [root for root in sys.argv[3].split(':') if root], sys.argv[4:])"
+    "roots = [[root for root in part.split(':') if root] for part in sys.argv[3:5]]; "
+    "serve(sys.argv[2], *roots, sys.argv[5:])"
 )
 #: The files whose code decides a verdict; their hash is part of every cache fingerprint, so
 #: a changed harness never serves a result it would no longer give.
@@ -62,7 +67,9 @@ VERDICT_FILES = (
 _START_TIMEOUT_S = 60.0
 #: Time a server gets beyond a sample's own wall timeout to kill the sample and answer.
 _ANSWER_GRACE_S = 5.0
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
+#: The harness the servers import, the only part of the project their sandbox shows.
+_PACKAGE = Path(__file__).resolve().parents[2]
+_PROJECT_ROOT = str(_PACKAGE.parent)
 
 
 def server_limits(sample_limits: SandboxLimits) -> SandboxLimits:
@@ -77,11 +84,8 @@ def server_limits(sample_limits: SandboxLimits) -> SandboxLimits:
         max_file_size_mb=sample_limits.max_file_size_mb,
         max_output_bytes=sample_limits.max_output_bytes,
         allow_network=sample_limits.allow_network,
+        disk_limit_mb=sample_limits.disk_limit_mb,
     )
-
-
-#: What bubblewrap gives each server as its own, in memory, writable besides its directory.
-_PRIVATE_WRITABLE = ("/tmp", "/run", "/dev")
 
 
 class ForkServer:
@@ -102,10 +106,12 @@ class ForkServer:
         flags = ["-I"] if site_packages else ["-I", "-S"]
         scratch_parent = str(sandbox.private_tmp or self.directory)
         writable = [str(self.directory)]
-        if sandbox.private_tmp is not None:
-            writable += _PRIVATE_WRITABLE
+        capped: list[str] = []
+        if sandbox.private_tmp is not None:  # every place a sample writes is a capped tmpfs
+            writable += SCRATCH_MOUNTS
+            capped = writable
         argv = [sys.executable, *flags, "-c", _BOOTSTRAP, _PROJECT_ROOT, scratch_parent]
-        argv += [":".join(writable), *preload]
+        argv += [":".join(writable + capped), ":".join(capped), *preload]
         with open(self.stderr_path, "wb") as stderr:
             self.process = sandbox.spawn(argv, workdir=self.directory, stderr=stderr)
         self._buffer = b""
@@ -180,11 +186,19 @@ class ForkServerPool:
         *,
         site_packages: bool = False,
         preload: tuple[str, ...] = (),
+        expose_paths: tuple[Path, ...] = (),
     ) -> None:
+        """`expose_paths`: what samples may read besides the system, the interpreter and the
+        harness (a verifier's `expose_paths`)."""
         self.size = max(1, size)
         self.site_packages = site_packages
         self.preload = preload
-        self.sandbox = Sandbox(server_limits(sample_limits))
+        # Samples write only their scratch (a capped tmpfs under bubblewrap), never the host.
+        self.sandbox = Sandbox(
+            server_limits(sample_limits),
+            readable_paths=(_PACKAGE, *expose_paths),
+            keep_writes=False,
+        )
         self._idle: list[ForkServer] = []
         self._servers: set[ForkServer] = set()
         self._starting = 0

@@ -3,7 +3,8 @@
 The units of a run (tests and setup steps) are known on the trusted side before it starts,
 so a unit without a pass record failed, whatever the reason (an assert, an exit, a killed
 server, a timeout). The reward is `reward_from_pass_fraction` of the tests, except that a run
-past its time limit scores 0: a program that hangs is not partially right. A program that is
+past its time limit, or one that filled its scratch to the disk limit, scores 0: a program that
+hangs or fills the disk is not partially right. A program that is
 empty or does not parse is rejected here, before any process starts (compiling is not
 executing). For Python, "compiled" means the program parsed: a result of a program that ran
 under its tests has stage `tests` (`run` for plain runs) and `compiled=True`.
@@ -102,19 +103,25 @@ def score_response(response: dict[str, Any], units: list[Unit], timeout_s: float
         elif not unit.is_test and index in messages:
             failures.append(f"setup {unit.label}: {messages[index]}"[:_FAILURE_CHARS])
     timed_out = bool(response.get("timed_out"))
-    reward = 0.0 if timed_out else reward_from_pass_fraction(tests_passed, tests_total)
+    disk_limit = response.get("disk_limit_reached_mb")
+    crashed = timed_out or disk_limit is not None
+    reward = 0.0 if crashed else reward_from_pass_fraction(tests_passed, tests_total)
     details = f"{tests_passed}/{tests_total} tests passed"
     if timed_out:
         details += f"; timed out after {timeout_s:g} s (a program that hangs scores 0)"
+    elif disk_limit is not None:
+        details += (
+            f"; disk limit of {disk_limit} MiB reached (a program that fills its scratch scores 0)"
+        )
     elif program_error:
         details += f"; the program failed before its tests: {program_error}"
     if failures:
         details += f"; first failure: {failures[0]}"
     return VerifyResult(
-        success=tests_total > 0 and tests_passed == tests_total and not timed_out,
+        success=tests_total > 0 and tests_passed == tests_total and not crashed,
         reward=reward,
         details=details,
-        error=None if tests_passed == tests_total and not timed_out else details,
+        error=None if tests_passed == tests_total and not crashed else details,
         metadata={
             "tests_passed": tests_passed,
             "tests_total": tests_total,

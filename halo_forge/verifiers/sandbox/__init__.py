@@ -22,11 +22,11 @@ if TYPE_CHECKING:
     from halo_forge.verifiers.sandbox.process import SANDBOX_PATH
     from halo_forge.verifiers.sandbox.runner import (
         Sandbox,
-        Workspace,
         isolation_report,
         probe_isolation,
         run_sandboxed,
     )
+    from halo_forge.verifiers.sandbox.workspace import Workspace
 
 _EXPORTS = {
     "ChildConfinement": "confine",
@@ -35,7 +35,7 @@ _EXPORTS = {
     "SandboxResult": "limits",
     "SANDBOX_PATH": "process",
     "Sandbox": "runner",
-    "Workspace": "runner",
+    "Workspace": "workspace",
     "isolation_report": "runner",
     "probe_isolation": "runner",
     "run_sandboxed": "runner",

@@ -22,11 +22,16 @@ from halo_forge.verifiers.sandbox.limits import (
     NONE,
     PROCESS_LIMIT_NOBODY,
     PROCESS_LIMIT_NPROC,
+    SandboxLimits,
 )
 
 BUBBLEWRAP = "bubblewrap"
 UNSHARE = "unshare"
-FILESYSTEM_BUBBLEWRAP = "bubblewrap (read-only root, writable workdir)"
+FILESYSTEM_BUBBLEWRAP = (
+    "bubblewrap: minimal read-only root (the system, the program's toolchain or interpreter, "
+    "expose_paths), writable workdir; nothing of $HOME, the project or the working directory"
+)
+FILESYSTEM_UNRESTRICTED = "not restricted: programs read every file the user can"
 MEMORY_RLIMIT = "rlimit-as (per process)"
 
 
@@ -38,11 +43,26 @@ class IsolationReport:
     rlimits: bool
     process_limit: str  # "pids-cgroup-v1" | "pids-cgroup-v2" | "rlimit-nproc(nobody)" | ...
     network: str  # "bubblewrap" | "unshare" | "none"
-    filesystem: str  # FILESYSTEM_BUBBLEWRAP | "none"
+    filesystem: str  # FILESYSTEM_BUBBLEWRAP | FILESYSTEM_UNRESTRICTED
     clean_environment: bool
     warnings: list[str] = field(default_factory=list)
     memory_limit: str = MEMORY_RLIMIT  # or "memory-cgroup-v1 + rlimit-as"
     run_as: str = "caller's user"  # the user programs run as
+
+    @property
+    def restricts_files(self) -> bool:
+        """Whether programs see the minimal root and write only capped scratch (bubblewrap)."""
+        return self.filesystem == FILESYSTEM_BUBBLEWRAP
+
+    @property
+    def disk_limit(self) -> str:
+        """How much a run can write, in words."""
+        if self.restricts_files:
+            return (
+                f"tmpfs scratch of disk_limit_mb (default {SandboxLimits().disk_limit_mb} MiB) "
+                "each: /tmp, /dev/shm, a program's run directory; RLIMIT_FSIZE per file"
+            )
+        return "RLIMIT_FSIZE per file only: a run can fill the disk with many files"
 
     def as_rows(self) -> list[tuple[str, str, bool]]:
         """(protection, how, active) rows for `halo-forge info`."""
@@ -52,7 +72,8 @@ class IsolationReport:
             ("process limit", self.process_limit, self.process_limit != NONE),
             ("memory limit", self.memory_limit, self.rlimits),
             ("network", self.network, self.network != NONE),
-            ("filesystem", self.filesystem, self.filesystem != NONE),
+            ("filesystem view", self.filesystem, self.restricts_files),
+            ("disk limit", self.disk_limit, self.restricts_files),
             ("user", self.run_as, "all capabilities" not in self.run_as),
             ("environment", "PATH, HOME, TMPDIR, LANG + caller's", self.clean_environment),
         ]
@@ -77,7 +98,7 @@ def strongest_isolation(
         rlimits=True,
         process_limit=NONE,
         network=NONE,
-        filesystem=NONE,
+        filesystem=FILESYSTEM_UNRESTRICTED,
         clean_environment=True,
         memory_limit=memory_limit,
     )
@@ -85,7 +106,10 @@ def strongest_isolation(
         if works(replace(report, process_limit=process_limit)):
             report = replace(report, process_limit=process_limit)
             break
-    for network, filesystem in ((BUBBLEWRAP, FILESYSTEM_BUBBLEWRAP), (UNSHARE, NONE)):
+    for network, filesystem in (
+        (BUBBLEWRAP, FILESYSTEM_BUBBLEWRAP),
+        (UNSHARE, FILESYSTEM_UNRESTRICTED),
+    ):
         candidate = replace(report, network=network, filesystem=filesystem)
         if works(candidate):
             report = candidate
@@ -141,9 +165,11 @@ def _warnings(report: IsolationReport) -> list[str]:
             "(apt-get install bubblewrap) and allow user namespaces if not root "
             "(sysctl kernel.unprivileged_userns_clone=1), or util-linux for `unshare --net` as root"
         )
-    if report.filesystem == NONE:
+    if not report.restricts_files:
         warnings.append(
-            f"no filesystem isolation: sandboxed programs ({report.run_as}) can write wherever "
-            "that user can; install bubblewrap (apt-get install bubblewrap)"
+            f"no filesystem view: sandboxed programs and compilers ({report.run_as}) can read "
+            "every file that user can (keys, tokens, task files with their answers), write "
+            "wherever it can and fill the disk; install bubblewrap 0.5 or newer "
+            "(apt-get install bubblewrap)"
         )
     return warnings

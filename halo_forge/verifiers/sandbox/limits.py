@@ -31,6 +31,9 @@ class SandboxLimits:
     max_file_size_mb: int = 64  # RLIMIT_FSIZE
     max_output_bytes: int = 1_000_000  # per stream; a program writing more is killed
     allow_network: bool = False
+    #: Size of each scratch tmpfs a run may write under bubblewrap (/tmp, /dev/shm, and the
+    #: workdir of a run whose writes are not kept); elsewhere only RLIMIT_FSIZE applies.
+    disk_limit_mb: int = 256
 
 
 @dataclass
@@ -44,10 +47,13 @@ class SandboxResult:
     wall_time_s: float
     output_truncated: bool
     signal: int | None  # signal that ended the program, if one did
+    #: The disk limit, in MiB, of a scratch the run filled to the last byte; None if it did not.
+    disk_limit_reached_mb: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        """Exited with status 0 in time, without filling its scratch."""
+        return self.returncode == 0 and not self.timed_out and self.disk_limit_reached_mb is None
 
 
 def rlimits_for(

@@ -16,7 +16,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -47,6 +46,7 @@ def start_confined(
     stderr: int | IO[bytes],
     rlimits: Sequence[tuple[int, tuple[int, int]]],
     procs_files: Sequence[str],
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     """Start `command` in a new session, in its cgroups and rlimits from its first instruction.
 
@@ -55,6 +55,7 @@ def start_confined(
     under the same pid. Nothing runs in the child between fork and exec, so subprocess can use
     vfork: a `preexec_fn` would force fork(), which copies the caller's page tables (~170 ms
     per run from a process holding 4 GB; a trainer with a model loaded holds more).
+    `pass_fds` stay open in the run (the scratch's status descriptor).
     """
     process = subprocess.Popen(
         ["/bin/sh", "-c", GATE, "sh", *command],
@@ -64,6 +65,7 @@ def start_confined(
         cwd=cwd,
         env=env,
         start_new_session=True,
+        pass_fds=tuple(pass_fds),
     )
     try:
         state = os.waitid(os.P_PID, process.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
@@ -171,25 +173,3 @@ def _has_live_member(process_group: int) -> bool:
         if int(group) == process_group and state != b"Z":
             return True
     return False
-
-
-def tools_under_tmp(program: str) -> list[Path]:
-    """Host directories under /tmp that sandboxed programs still need to read.
-
-    bubblewrap gives each run a fresh, empty /tmp; a checkout or virtual environment that lives
-    under /tmp (CI runners often clone there) would vanish with it, taking the interpreter that
-    runs Python verifiers and the harness it imports. These directories are bound back read-only:
-    the interpreter's prefixes, this package's parent directory, and the program's own folder.
-    """
-    candidates = {
-        Path(sys.prefix),
-        Path(sys.base_prefix),
-        Path(sys.executable).resolve().parent,
-        Path(__file__).resolve().parents[3],
-    }
-    resolved = shutil.which(program)
-    if resolved is not None:
-        candidates.add(Path(resolved).resolve().parent)
-    temporary = Path("/tmp")
-    inside = {path.resolve() for path in candidates if path.resolve().is_relative_to(temporary)}
-    return sorted(path for path in inside if path != temporary and path.is_dir())

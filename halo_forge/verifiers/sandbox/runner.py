@@ -15,14 +15,21 @@ probes them once, for real, and `halo-forge info` shows the result):
   writable, root runs programs as `nobody` (uid 65534) so that RLIMIT_NPROC binds, and a
   non-root caller sets RLIMIT_NPROC above its current task count;
 - RLIMIT_FSIZE, no core files, and a throwaway working directory (also HOME and TMPDIR);
+- a minimal view of the file system (`view.py`): the system and the program's installation
+  read-only, the workdir, and nothing of the user's home, the project or the caller's
+  directory unless named in `readable_paths` (a verifier's `expose_paths`);
+- a disk limit: every place a run may write besides its kept workdir is a tmpfs of
+  `disk_limit_mb`; with `keep_writes=False` the workdir is one too, and a run that fills one
+  is reported (`SandboxResult.disk_limit_reached_mb`, and not `ok`);
 - stdout and stderr read as they come, each capped at `max_output_bytes`: a program that writes
   past the cap is killed and flagged `output_truncated`, so a print loop costs milliseconds, not
   the wall timeout;
-- no network and no writes outside the workdir: bubblewrap with a read-only root, the workdir
-  and `writable_paths` bound writable, fresh /dev, /proc, /tmp and /run, its own network (none),
+- no network and no writes outside the workdir: bubblewrap with that minimal root, the workdir
+  and `writable_paths` bound writable, fresh /dev, /proc and /tmp, its own network (none),
   PID and IPC namespaces, no capabilities and no privilege gain. Without bubblewrap,
-  `unshare --net` then `setpriv` (no network, no capabilities; files unprotected). Without
-  both, nothing, and a warning;
+  `unshare --net` then `setpriv` (no network, no capabilities; files unprotected: every file
+  the user can read is visible, and no disk limit but RLIMIT_FSIZE). Without both, nothing,
+  and a warning;
 - a clean environment: PATH, HOME, TMPDIR, LANG and what the caller passes, nothing else.
 
 A protection this machine cannot give is a warning in the report, logged once; runs go on with
@@ -36,8 +43,10 @@ each child its own limits with `ChildConfinement` (`confine.py`).
 The parts, each its own module of this package: `limits` (what a run may use, how it ended,
 rlimits), `isolation` (which protections to use), `wrappers` (the bubblewrap or unshare command
 line), `process` (start and end a run), `cgroups` and `cgroupfs` (the run's groups), `output`
-(reading its output), `confine` (a server's children). This module runs programs with them
-and probes, once per process, which protections work here (`isolation_report`).
+(reading its output), `confine` (a server's children), `view` (what a run sees of the files),
+`workspace` (a run's throwaway directory), `options` (the options verifiers expose). This
+module runs programs with them and probes, once per process, which protections work here
+(`isolation_report`).
 """
 
 from __future__ import annotations
@@ -81,9 +90,12 @@ from halo_forge.verifiers.sandbox.process import (
     resolve_program,
     start_confined,
 )
+from halo_forge.verifiers.sandbox.view import FilesystemRequest
+from halo_forge.verifiers.sandbox.workspace import Workspace
 from halo_forge.verifiers.sandbox.wrappers import isolating_command
 
 logger = logging.getLogger(__name__)
+CGROUP_MOUNTS = Path("/sys/fs/cgroup")
 
 
 class Sandbox:
@@ -97,18 +109,32 @@ class Sandbox:
         limits: SandboxLimits = SandboxLimits(),
         *,
         writable_paths: Sequence[Path] = (),
+        readable_paths: Sequence[Path] = (),
+        keep_writes: bool = True,
         isolation: IsolationReport | None = None,
     ) -> None:
         """`writable_paths`: existing directories programs may also write (a verifier's PCH
-        cache); `isolation`: the protections to use, `isolation_report()` by default."""
+        cache); `readable_paths`: existing files or directories programs may also read (a
+        verifier's `expose_paths`); `keep_writes=False`: what programs write in their
+        directory, where its files appear read-only, is a capped scratch that ends with each
+        run (runs of built programs, which must leave nothing on the host); `isolation`: the
+        protections to use, `isolation_report()` by default."""
         self.limits = limits
         self.isolation = isolation or isolation_report()
+        self.keep_writes = keep_writes
         self._runs_as_nobody = self.isolation.process_limit == PROCESS_LIMIT_NOBODY
         self.writable_paths = tuple(Path(path).resolve() for path in writable_paths)
         for path in self.writable_paths:
             if not path.is_dir():
                 raise VerifierError(f"sandbox writable path {path} is not a directory; create it")
             self._hand_over(path)
+        self.readable_paths = tuple(Path(path).resolve() for path in readable_paths)
+        for path in self.readable_paths:
+            if not path.exists():
+                raise VerifierError(
+                    f"sandbox readable path {path} does not exist; create it or remove it "
+                    "from expose_paths"
+                )
         used = {"pids"} if self.isolation.process_limit.startswith("pids-cgroup") else set()
         if self.isolation.memory_limit.startswith("memory-cgroup"):
             used.add("memory")
@@ -150,15 +176,28 @@ class Sandbox:
         stdin_bytes = stdin.encode() if isinstance(stdin, str) else stdin
         started = time.monotonic()
         deadline = started + limits.wall_timeout_s
-        process, cgroup = self._start(
-            argv,
-            Path(workdir),
-            env,
-            limits,
-            stdin=subprocess.DEVNULL if stdin_bytes is None else subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            long_lived=False,
-        )
+        status_read = status_write = None
+        if not self.keep_writes and self.isolation.network == BUBBLEWRAP:
+            status_read, status_write = os.pipe()  # where a filled scratch is reported
+            os.fchmod(status_write, 0o622)  # reopened by its /proc name, maybe as nobody
+        try:
+            process, cgroup = self._start(
+                argv,
+                Path(workdir),
+                env,
+                limits,
+                stdin=subprocess.DEVNULL if stdin_bytes is None else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                long_lived=False,
+                status_fd=status_write,
+            )
+        except BaseException:
+            if status_read is not None:
+                os.close(status_read)
+            raise
+        finally:
+            if status_write is not None:
+                os.close(status_write)
         try:
             output = collect_output(
                 process,
@@ -171,7 +210,11 @@ class Sandbox:
                 output.timed_out = not wait_for_exit(process, deadline)
         finally:
             end_run(process, cgroup)
-        return self._result(process.returncode, output, time.monotonic() - started)
+            filled = _read_status(status_read) if status_read is not None else b""
+        result = self._result(process.returncode, output, time.monotonic() - started)
+        if filled:
+            result.disk_limit_reached_mb = limits.disk_limit_mb
+        return result
 
     def spawn(
         self,
@@ -220,6 +263,7 @@ class Sandbox:
         stdin: int,
         stderr: int | IO[bytes],
         long_lived: bool,
+        status_fd: int | None = None,
     ) -> tuple[subprocess.Popen[bytes], RunCgroup | None]:
         """Start `argv` in its own session, cgroup, rlimits and wrapper; nothing waits on it."""
         if not argv:
@@ -247,13 +291,22 @@ class Sandbox:
             )
         try:
             delegated = cgroup.join_directories if cgroup is not None and long_lived else ()
+            # A server finds its groups from the cgroup mounts, which it must then see.
+            cgroup_mounts = (CGROUP_MOUNTS,) if delegated else ()
+            files = FilesystemRequest(
+                workdir=workdir,
+                readable=(*self.readable_paths, *cgroup_mounts),
+                writable=(*self.writable_paths, *delegated),
+                keep_writes=self.keep_writes,
+                scratch_bytes=limits.disk_limit_mb * MB,
+            )
             command = isolating_command(
                 [program, *argv[1:]],
                 isolation=self.isolation,
-                workdir=workdir,
-                writable_paths=(*self.writable_paths, *delegated),
+                files=files,
                 allow_network=limits.allow_network,
                 long_lived=long_lived,
+                status_fd=status_fd,
             )
             process = start_confined(
                 command,
@@ -263,6 +316,7 @@ class Sandbox:
                 stderr=stderr,
                 rlimits=rlimits_for(limits, process_budget_of=budget_uid),
                 procs_files=cgroup.procs_files if cgroup is not None else (),
+                pass_fds=() if status_fd is None else (status_fd,),
             )
         except BaseException as error:
             if cgroup is not None:
@@ -299,41 +353,6 @@ class Sandbox:
         )
 
 
-class Workspace:
-    """A throwaway directory (from `Sandbox.workspace`) for one program's files and runs."""
-
-    def __init__(self, sandbox: Sandbox, path: Path) -> None:
-        self.sandbox = sandbox
-        self.path = path
-
-    def write(self, name: str, content: str | bytes) -> Path:
-        """Write a file (utf-8 for text) at `name`, relative to the workspace; return its path."""
-        path = (self.path / name).resolve()
-        if not path.is_relative_to(self.path):
-            raise VerifierError(f"workspace file {name!r} points outside the workspace")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            path.write_text(content, encoding="utf-8")
-        else:
-            path.write_bytes(content)
-        for owned in (path, *path.relative_to(self.path).parents[:-1]):
-            self.sandbox._hand_over(self.path / owned)
-        return path
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: str | bytes | None = None,
-        limits: SandboxLimits | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> SandboxResult:
-        """Run `argv` here. `argv[0]` is looked up on the sandbox PATH, or relative to the
-        workspace when it has a slash (`./prog`); VerifierError when it does not exist.
-        stdin is /dev/null unless given; `env` adds to (or overrides) the clean environment."""
-        return self.sandbox.run(argv, workdir=self.path, stdin=stdin, limits=limits, env=env)
-
-
 def run_sandboxed(
     argv: Sequence[str],
     *,
@@ -355,6 +374,17 @@ def probe_isolation(*, use_cgroups: bool = True) -> IsolationReport:
     `use_cgroups=False` reports the fallback used where no cgroup is writable.
     """
     return strongest_isolation(_runs_under, use_cgroups=use_cgroups)
+
+
+def _read_status(descriptor: int) -> bytes:
+    """What the scratch check of an ended run reported (nothing when no scratch filled up)."""
+    try:
+        os.set_blocking(descriptor, False)
+        return os.read(descriptor, 4096)
+    except BlockingIOError:
+        return b""
+    finally:
+        os.close(descriptor)
 
 
 def _runs_under(report: IsolationReport) -> bool:

@@ -1,8 +1,8 @@
 """Hostile Python programs against the Python verifiers, under their default settings.
 
 Each case is a wrong answer that tries to be paid anyway: by the objects it returns, by reading
-the expected values from the tests, by patching what the tests call, or by leaving files for
-the next sample. Every one must score below a pass and fail; the honest answers beside them
+the expected values from the tests, by patching what the tests call, by leaving files for the
+next sample, by reading secrets of the host, or by filling the disk. Every one must score below a pass and fail; the honest answers beside them
 must still pass. Real programs, real fork servers, real sandbox.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from verifiers.hostile.planted import Secrets, reads_of
 
 from halo_forge.verifiers.python.verifiers import (
     HumanEvalVerifier,
@@ -198,3 +199,38 @@ def test_files_left_by_one_sample_are_gone_for_the_next() -> None:
     with MBPPVerifier(use_cache=False, max_workers=1) as verifier:  # one server: same /tmp
         assert verifier.verify(leave, tests=TESTS).success
         assert verifier.verify(find, tests=TESTS).success
+
+
+def test_a_program_cannot_print_or_return_a_secret_of_the_host(secrets: Secrets) -> None:
+    paths = [read for path in secrets.paths for read in reads_of(path)]
+    reader = (
+        f"def read():\n    found = ''\n    for path in {paths!r}:\n"
+        "        try:\n            found += open(path).read()\n"
+        "        except OSError:\n            pass\n    return found\n"
+    )
+    with PythonVerifier(use_cache=False, max_workers=1) as python:
+        # What it printed shows in the result ("wrong output ..."), where the check looks.
+        printed = python.verify(reader + "print(read())\n", expected_output="nothing")
+    assert_not_paid(printed)
+    assert "wrong output" in printed.details  # it ran, and read nothing
+    secrets.assert_not_in(printed)
+    with MBPPVerifier(use_cache=False, max_workers=1) as verifier:
+        returned = verifier.verify(reader + "def add(a, b):\n    return read()\n", tests=TESTS)
+    assert_not_paid(returned)
+    secrets.assert_not_in(returned)
+
+
+@pytest.mark.parametrize("place", [".", "/tmp", "/dev/shm"])
+def test_a_program_that_fills_its_scratch_scores_zero(mbpp: MBPPVerifier, place: str) -> None:
+    filler = (
+        "def add(a, b):\n    block = b'x' * 2**20\n    for i in range(100000):\n"
+        "        try:\n"
+        f"            with open(f'{place}/f{{i}}', 'wb') as file:\n"
+        "                file.write(block)\n"
+        "        except OSError:\n            break\n    return a + b\n"
+    )
+    result = mbpp.verify(filler, tests=TESTS)
+    assert_not_paid(result)
+    assert result.reward == 0.0
+    assert "disk limit of 256 MiB reached" in result.details
+    assert mbpp.verify(HONEST, tests=TESTS).success  # the scratch is empty again

@@ -31,7 +31,7 @@ from halo_forge.verifiers.sandbox import (
 )
 from halo_forge.verifiers.sandbox.cgroupfs import find_hierarchies
 from halo_forge.verifiers.sandbox.cgroups import PARENT_PREFIX
-from halo_forge.verifiers.sandbox.process import tools_under_tmp
+from halo_forge.verifiers.sandbox.view import installation_of
 
 # ---------------------------------------------------------------------- ordinary runs
 
@@ -157,7 +157,8 @@ def test_isolation_report_rows_cover_every_protection() -> None:
         "process limit",
         "memory limit",
         "network",
-        "filesystem",
+        "filesystem view",
+        "disk limit",
         "user",
         "environment",
     ]
@@ -228,7 +229,7 @@ def test_a_program_installed_under_tmp_stays_reachable(tmp_path: Path) -> None:
     tool.parent.mkdir()
     tool.write_text("#!/bin/sh\necho hello from $0\n")
     tool.chmod(0o755)
-    assert tool.parent.resolve() in tools_under_tmp(str(tool))
+    assert installation_of(str(tool)) == [tmp_path.resolve()]  # the parent of its bin/
     result = run_sandboxed([str(tool)])
     assert result.ok, result.stderr
     assert result.stdout == f"hello from {tool}\n"

@@ -214,7 +214,7 @@ def test_network_is_reachable_when_allowed(tcp_server: tuple[int, list[socket.so
 
 
 def test_writes_outside_the_workdir_do_not_reach_the_host(sandbox: Sandbox, tmp_path: Path) -> None:
-    require(sandbox.isolation.filesystem != "none", "no filesystem isolation", sandbox.isolation)
+    require(sandbox.isolation.restricts_files, "no filesystem isolation", sandbox.isolation)
     name = f"halo-forge-escape-{uuid.uuid4().hex}"
     targets = [Path.home() / name, tmp_path / name, Path("/var/tmp") / name]
     script = "\n".join(
