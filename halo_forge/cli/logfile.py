@@ -1,6 +1,7 @@
 """Every training, benchmark or verification command writes its whole output to a log file.
 
-`logs/<command>_<YYYYmmdd_HHMMSS>.log` receives everything `ui.echo` prints and every record
+`logs/<command>_<YYYYmmdd_HHMMSS>.log` (`..._rankN.log` per process of a multi-process launch)
+receives everything `ui.echo` prints and every record
 of the `halo_forge` logger at DEBUG, also under `--quiet`, so a run can be audited afterwards.
 """
 
@@ -17,6 +18,7 @@ import click
 from rich.logging import RichHandler
 
 from halo_forge import ui
+from halo_forge.distributed import rank, world_size
 
 LOG_DIR_ENV = "HALO_FORGE_LOG_DIR"
 
@@ -25,10 +27,12 @@ def log_path_for(command: str, log_dir: str | os.PathLike[str] | None = None) ->
     """Where the log of `command` started now goes (`$HALO_FORGE_LOG_DIR` or ./logs)."""
     directory = Path(log_dir or os.environ.get(LOG_DIR_ENV, "logs"))
     stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
-    path = directory / f"{command.replace(' ', '_')}_{stamp}.log"
+    # The processes of a multi-process launch start together: each keeps its own log.
+    name = f"{command.replace(' ', '_')}_{stamp}" + (f"_rank{rank()}" if world_size() > 1 else "")
+    path = directory / f"{name}.log"
     suffix = 1
     while path.exists():  # two commands in the same second keep separate logs
-        path = directory / f"{command.replace(' ', '_')}_{stamp}_{suffix}.log"
+        path = directory / f"{name}_{suffix}.log"
         suffix += 1
     return path
 

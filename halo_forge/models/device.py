@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from halo_forge.distributed import local_rank, world_size
 from halo_forge.errors import ConfigError
 
 DTYPE_NAMES: dict[str, torch.dtype] = {
@@ -21,10 +22,14 @@ DTYPE_NAMES: dict[str, torch.dtype] = {
 
 
 def resolve_device(device: str | None = None) -> torch.device:
-    """`None`/`"auto"` picks CUDA (or ROCm), then MPS, then CPU; anything else is checked and used."""
+    """`None`/`"auto"` picks CUDA (or ROCm), then MPS, then CPU; anything else is checked and used.
+
+    Under a multi-process launch, `auto` on CUDA is this process's GPU (`cuda:LOCAL_RANK`).
+    """
     if device in (None, "auto"):
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            # One GPU per process under a multi-process launch: LOCAL_RANK says which.
+            return torch.device("cuda", local_rank()) if world_size() > 1 else torch.device("cuda")
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")

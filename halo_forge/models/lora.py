@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from halo_forge import ui
 from halo_forge.config.models import LoRASection
+from halo_forge.distributed import barrier, is_main_process, world_size
 from halo_forge.errors import ModelError
 from halo_forge.files import replacing_directory
 from halo_forge.models.loading import load_model, peft_deprecations_silenced
@@ -85,17 +87,40 @@ def save_model(
 
     An adapter of the tiny model also gets `BUILTIN_BASE_FILE`, so it stays portable: its
     recorded base directory is this machine's cache (`tiny.mark_builtin_base`).
+    Under a multi-process launch every process calls this: the main one writes, all wait for it;
+    weights that FSDP sharded over the processes are gathered first.
     """
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(output_dir))
-    tokenizer.save_pretrained(str(output_dir))
-    if isinstance(model, PeftModel) and any(
-        config.base_model_name_or_path and is_tiny_model_dir(config.base_model_name_or_path)
-        for config in model.peft_config.values()
-    ):
-        mark_builtin_base(output_dir)
+    state_dict = gathered_state_dict(model)  # every process takes part in gathering shards
+    if is_main_process():
+        output_dir.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(output_dir), state_dict=state_dict)
+        tokenizer.save_pretrained(str(output_dir))
+        if isinstance(model, PeftModel) and any(
+            config.base_model_name_or_path and is_tiny_model_dir(config.base_model_name_or_path)
+            for config in model.peft_config.values()
+        ):
+            mark_builtin_base(output_dir)
+    barrier()
     return output_dir
+
+
+def gathered_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor] | None:
+    """The whole weights of a model FSDP (version 2) sharded over the processes, on the main
+    process (None elsewhere, and None for a model whose parameters are not sharded, which saves
+    its own weights). A collective: every process of the launch must call it."""
+    if world_size() == 1:
+        return None
+    from torch.distributed.tensor import DTensor
+
+    if not any(isinstance(parameter, DTensor) for parameter in model.parameters()):
+        return None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    gathered = get_model_state_dict(
+        model, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+    )
+    return gathered if is_main_process() else None
 
 
 def merge_adapter(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from filelock import FileLock
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
+from halo_forge.distributed import is_main_process
+from halo_forge.errors import ModelError
 from halo_forge.files import replacing_directory, write_json
 from halo_forge.paths import cache_root
 
@@ -35,6 +38,8 @@ TINY_MODEL_NAME = "builtin:tiny-coder"
 # Bump when anything below changes what gets built: caches with another version are rebuilt.
 RECIPE_VERSION = 2
 BUILD_INFO_FILE = "halo_forge_build.json"
+#: How long the other processes of a launch wait for the main one to build the model.
+BUILD_WAIT_S = 1800
 #: Written beside an adapter of the tiny model. The adapter records the model's directory as its
 #: base (so plain `AutoPeftModelForCausalLM` opens it); this file says that directory is the
 #: builtin model, so halo-forge finds it, or rebuilds it, on a machine whose cache lies elsewhere.
@@ -109,12 +114,29 @@ def ensure_tiny_model() -> Path:
     target = tiny_model_dir().expanduser().resolve()
     if _is_current_build(target):
         return target
+    if not is_main_process():
+        # transformers writes weights from rank 0 only once a process group exists, so under a
+        # multi-process launch the main process builds and the others wait for its build.
+        return _wait_for_build(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target.parent / "tiny-coder.lock")):
         if _is_current_build(target):  # another process built it while we waited
             return target
         with replacing_directory(target) as staging:
             build_tiny_model(staging)
+    return target
+
+
+def _wait_for_build(target: Path) -> Path:
+    deadline = time.monotonic() + BUILD_WAIT_S
+    while not _is_current_build(target):
+        if time.monotonic() > deadline:
+            raise ModelError(
+                f"waited {BUILD_WAIT_S} s for the main process to build {TINY_MODEL_NAME} in "
+                f"{target}; start the launch again, or build it first with one process "
+                "(halo-forge test)"
+            )
+        time.sleep(0.5)
     return target
 
 

@@ -18,6 +18,7 @@ import torch
 
 from halo_forge.config.models import RAFTConfig
 from halo_forge.data.jsonl import read_jsonl
+from halo_forge.distributed import barrier, is_main_process
 from halo_forge.models.loading import load_model
 from halo_forge.models.lora import save_model, trainable_model
 from halo_forge.raft.cycle import CyclePaths
@@ -36,14 +37,17 @@ def train_cycle(
     """Train `checkpoint` onward on `kept.jsonl` unless the cycle's checkpoint exists.
 
     Returns the timings of this call (`training_seconds`, `training_tokens_per_second`),
-    empty when the checkpoint was there already or nothing was kept.
+    empty when the checkpoint was there already or nothing was kept. Under a multi-process
+    launch every process calls it and trains its share (DDP); the main one commits.
     """
     if paths.checkpoint.is_dir():
         return {}
     trained, timing = _train(paths, checkpoint, config, learning_rate, device, dtype)
     release_memory()  # the model went out of scope with `_train`
     # The rename is the commit point: a cycle_N_final directory is always a whole adapter.
-    os.replace(trained, paths.checkpoint)
+    if is_main_process():
+        os.replace(trained, paths.checkpoint)
+    barrier()
     return timing
 
 

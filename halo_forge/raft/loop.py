@@ -17,7 +17,6 @@ runners get the memory while they work.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from halo_forge.config.models import RAFTConfig
 from halo_forge.data.jsonl import read_jsonl, write_json, write_jsonl
 from halo_forge.data.records import PromptRecord
 from halo_forge.data.templates import format_prompt
+from halo_forge.distributed import barrier, is_main_process
 from halo_forge.errors import ConfigError
 from halo_forge.generation.base import Sampler
 from halo_forge.models.loading import load_tokenizer
@@ -44,7 +44,8 @@ from halo_forge.raft.cycle import (
     verify_samples,
 )
 from halo_forge.raft.cycle_training import train_cycle
-from halo_forge.raft.filtering import filter_samples
+from halo_forge.raft.cycle_verifiers import checked_cycle_verifiers, release_verifiers
+from halo_forge.raft.filtering import FilterResult, filter_samples
 from halo_forge.raft.fingerprint import check_fingerprint, run_fingerprint, verifier_identity
 from halo_forge.raft.report import NOTHING_KEPT
 from halo_forge.raft.rollout import RolloutEngine
@@ -53,10 +54,18 @@ from halo_forge.raft.strategies import CycleSettings, cycle_settings, pass_histo
 from halo_forge.raft.training_log import training_numbers, write_training_log
 from halo_forge.training.sft import sft_template
 from halo_forge.verifiers.base import Verifier
-from halo_forge.verifiers.registry import build_verifier_from_config
-from halo_forge.verifiers.requirements import check_prompt_contexts
 
 CONFIG_FILE = "raft_config.json"
+
+
+@dataclass(frozen=True)
+class RolloutStage:
+    """What a cycle's generate -> verify -> filter stages give its stats."""
+
+    prompts: int
+    verified: list[dict[str, Any]]
+    kept: FilterResult
+    timings: dict[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -137,62 +146,13 @@ class RAFTTrainer:
     def _checked_verifiers(
         self, records: list[PromptRecord], line_numbers: list[int] | None, source: str
     ) -> dict[int, Verifier]:
-        """Each cycle's verifier, built now and asked about every prompt.
-
-        Building checks the names, options and toolchains of the run's verifier and of every
-        `cycles:` override; asking checks that each prompt carries what its verifier needs
-        (tests, a known task id). Both fail in seconds, before a tokenizer or model loads.
-        """
-        verifiers = self._cycle_verifiers()
-        try:
-            checked: set[int] = set()
-            for cycle, verifier in verifiers.items():
-                if id(verifier) in checked:
-                    continue
-                checked.add(id(verifier))
-                name = cycle_settings(self.config, cycle).verifier.type
-                label = f"verifier {name!r}" + ("" if cycle == 1 else f" of cycle {cycle}")
-                if verifier is self.verifier:
-                    label = f"verifier {type(verifier).__name__}"
-                check_prompt_contexts(
-                    verifier,
-                    records,
-                    verifier_label=label,
-                    source=source,
-                    line_numbers=line_numbers,
-                )
-        except BaseException:
-            self._release(verifiers.values())
-            raise
-        return verifiers
-
-    def _cycle_verifiers(self) -> dict[int, Verifier]:
-        """The verifier of each cycle: the passed-in one for the run's config, else built once
-        per distinct config (the run's and each `cycles:` override's)."""
-        built: dict[str, Verifier] = {}
-        by_cycle: dict[int, Verifier] = {}
-        try:
-            for cycle in range(1, self.config.raft.num_cycles + 1):
-                settings = cycle_settings(self.config, cycle).verifier
-                if self.verifier is not None and settings == self.config.verifier:
-                    by_cycle[cycle] = self.verifier
-                    continue
-                config = {"type": settings.type, **settings.options()}
-                key = json.dumps(config, sort_keys=True, default=str)
-                if key not in built:
-                    built[key] = build_verifier_from_config(config)
-                by_cycle[cycle] = built[key]
-        except BaseException:
-            self._release(built.values())
-            raise
-        return by_cycle
+        """Each cycle's verifier, built now and asked about every prompt (`cycle_verifiers`)."""
+        return checked_cycle_verifiers(
+            self.config, self.verifier, records, line_numbers=line_numbers, source=source
+        )
 
     def _release(self, verifiers: Iterable[Verifier]) -> None:
-        """Clean up the verifiers this trainer built (a passed-in one is its owner's); each
-        stays usable and starts its workers again on its next batch."""
-        for verifier in {id(verifier): verifier for verifier in verifiers}.values():
-            if verifier is not self.verifier:
-                verifier.cleanup()
+        release_verifiers(verifiers, owner_kept=self.verifier)
 
     def _run_cycles(
         self, records: list[PromptRecord], verifiers: dict[int, Verifier]
@@ -201,9 +161,11 @@ class RAFTTrainer:
         cycles = self.config.raft.num_cycles
         fingerprint = run_fingerprint(self.config, records, self.start_model)
         fingerprint["verifier.instance"] = verifier_identity(self.verifier)
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        check_fingerprint(self.output_dir, fingerprint, force=self.force)
-        write_json(self.output_dir / CONFIG_FILE, self.config.model_dump(mode="json"))
+        if is_main_process():  # one writer; the other processes of a launch wait for it
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            check_fingerprint(self.output_dir, fingerprint, force=self.force)
+            write_json(self.output_dir / CONFIG_FILE, self.config.model_dump(mode="json"))
+        barrier()
         tokenizer = load_tokenizer(self.start_model)
         template = sft_template(tokenizer)
         loop = self.config.raft
@@ -226,13 +188,15 @@ class RAFTTrainer:
                         paths, all_prompts, checkpoint, previous, verifiers[cycle], rollout
                     )
                     ui.echo(report.cycle_table(row))
-                    report.write_scalars(self.output_dir, row)
+                    if is_main_process():
+                        report.write_scalars(self.output_dir, row)
                     warning = report.degradation_warning(previous, row)
                     if warning:
                         ui.echo(f"warning: {warning}", style="yellow")
                 rows.append(row)
                 checkpoint = str(paths.checkpoint)
-                write_training_log(self.output_dir, rows)
+                if is_main_process():
+                    write_training_log(self.output_dir, rows)
         return RAFTResult(Path(checkpoint), rows)
 
     def _run_cycle(
@@ -244,12 +208,61 @@ class RAFTTrainer:
         verifier: Verifier,
         rollout: RolloutEngine,
     ) -> CycleStats:
-        """Run the stages of one cycle that its files lack; returns (and writes) its stats."""
+        """Run the stages of one cycle that its files lack; returns (and writes) its stats.
+
+        Under a multi-process launch the main process generates, verifies and filters while
+        the others wait; every process then trains (DDP), and the main one writes the stats.
+        """
+        settings = cycle_settings(
+            self.config, paths.cycle, previous.pass_rate if previous is not None else None
+        )
+        rollout_stage = None
+        if is_main_process():
+            rollout_stage = self._rollout_stage(
+                paths, all_prompts, checkpoint, settings, verifier, rollout
+            )
+        barrier()  # kept.jsonl is written: every process trains on it
+        timings = train_cycle(
+            paths,
+            checkpoint,
+            self.config,
+            settings.learning_rate,
+            device=self.device,
+            dtype=self.dtype,
+        )
+        if rollout_stage is not None:
+            stats = CycleStats(
+                cycle=paths.cycle,
+                prompts=rollout_stage.prompts,
+                **vars(VerificationSummary.of(rollout_stage.verified)),
+                unique_samples=rollout_stage.kept.unique_samples,
+                candidates=rollout_stage.kept.candidates,
+                kept=len(read_jsonl(paths.kept)),
+                effective_threshold=rollout_stage.kept.effective_threshold,
+                reward_threshold=settings.reward_threshold,
+                keep_top_percent=settings.keep_top_percent,
+                learning_rate=settings.learning_rate,
+                checkpoint=str(paths.checkpoint),
+                **training_numbers(paths),
+                **rollout_stage.timings,
+                **timings,
+            )
+            write_json(paths.stats, stats.to_json())
+        barrier()  # the stats are written: the other processes read them
+        return CycleStats.read(paths.stats)
+
+    def _rollout_stage(
+        self,
+        paths: CyclePaths,
+        all_prompts: list[CyclePrompt],
+        checkpoint: str,
+        settings: CycleSettings,
+        verifier: Verifier,
+        rollout: RolloutEngine,
+    ) -> RolloutStage:
+        """Generate, verify and filter what the cycle's files lack; writes `kept.jsonl`."""
         cycle = paths.cycle
         loop = self.config.raft
-        settings = cycle_settings(
-            self.config, cycle, previous.pass_rate if previous is not None else None
-        )
         history = pass_history(
             [
                 read_jsonl(CyclePaths(self.output_dir, earlier).verified)
@@ -313,31 +326,7 @@ class RAFTTrainer:
                 "partial answers, lower raft.reward_threshold or set raft.min_samples",
                 style="yellow",
             )
-        timings |= train_cycle(
-            paths,
-            checkpoint,
-            self.config,
-            settings.learning_rate,
-            device=self.device,
-            dtype=self.dtype,
-        )
-        stats = CycleStats(
-            cycle=cycle,
-            prompts=len(prompts),
-            **vars(VerificationSummary.of(verified.records)),
-            unique_samples=kept.unique_samples,
-            candidates=kept.candidates,
-            kept=len(read_jsonl(paths.kept)),
-            effective_threshold=kept.effective_threshold,
-            reward_threshold=settings.reward_threshold,
-            keep_top_percent=settings.keep_top_percent,
-            learning_rate=settings.learning_rate,
-            checkpoint=str(paths.checkpoint),
-            **training_numbers(paths),
-            **timings,
-        )
-        write_json(paths.stats, stats.to_json())
-        return stats
+        return RolloutStage(len(prompts), verified.records, kept, timings)
 
     def _generate(
         self,

@@ -149,6 +149,9 @@ def training_arguments(
         report_to=[target for target in options.report_to if target == "wandb"],
         disable_tqdm=True,
         remove_unused_columns=False,
+        # Every trainable parameter takes part in each step (LoRA or a full dense model), so
+        # DDP need not search the graph for unused ones.
+        ddp_find_unused_parameters=False,
         use_cpu=options.use_cpu,
     )
 
@@ -323,7 +326,12 @@ class TrainingLogCallback(TrainerCallback):
             self._progress = None
 
     def write(self, summary: dict[str, Any] | None = None) -> None:
-        """Rewrite the log from the trainer's history (which a resumed run restores)."""
+        """Rewrite the log from the trainer's history (which a resumed run restores).
+
+        Only the main process writes: under DDP every process logs the same (averaged) numbers.
+        """
+        if self._state is not None and not self._state.is_world_process_zero:
+            return
         history = self._state.log_history if self._state is not None else []
         document: dict[str, Any] = {
             "train": [

@@ -41,6 +41,7 @@ from halo_forge.config.models import LoRASection, SFTConfig
 from halo_forge.data.records import Record, RecordKind, parse_record, read_records
 from halo_forge.data.split import split_records
 from halo_forge.data.templates import Template, foreign_template_markers, record_text
+from halo_forge.distributed import barrier, is_main_process
 from halo_forge.errors import ConfigError, DataError
 from halo_forge.files import write_json
 from halo_forge.models.device import bf16_supported, resolve_device
@@ -290,10 +291,12 @@ def run_sft(
             f"{train.dropped} dropped (prompt longer than max_seq_length)",
             style="yellow",
         )
-    if force and resume is None:
-        _remove_previous_run(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_json(output_dir / CONFIG_FILE, config.model_dump(mode="json"))
+    if is_main_process():  # one writer under a multi-process launch; the others wait
+        if force and resume is None:
+            _remove_previous_run(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_json(output_dir / CONFIG_FILE, config.model_dump(mode="json"))
+    barrier()
     with StopRequest("the current step, saving a checkpoint") as stop:
         outcome = run_trainer(
             model,
