@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from types import TracebackType
+from typing import TypeVar
 
 import numpy as np
 
 from halo_forge.errors import ConfigError
+
+SamplerT = TypeVar("SamplerT", bound="Sampler")
 
 
 class Sampler(ABC):
@@ -45,6 +49,17 @@ class Sampler(ABC):
 
     def close(self) -> None:  # noqa: B027 (a no-op default, not an abstract method)
         """Free what the sampler holds outside this object (engine processes, server state)."""
+
+    def __enter__(self: SamplerT) -> SamplerT:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def truncate_at_stop(text: str, stop: Sequence[str] | None) -> str:

@@ -32,7 +32,6 @@ import json
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from transformers import AutoConfig
 from vllm import LLM, ModelRegistry, SamplingParams
@@ -266,17 +265,6 @@ class VLLMSampler(Sampler):
         if self.engine is not None:
             self.engine.llm_engine.engine_core.shutdown()
             self.engine = None
-
-    def __enter__(self) -> VLLMSampler:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _live_engine(self) -> LLM:
         if self.engine is None:

@@ -18,6 +18,7 @@ runners get the memory while they work.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ class RAFTTrainer:
             all_prompts.append(CyclePrompt(prompt_key(index, record), text, record, system_prompt))
         rows: list[CycleStats] = []
         checkpoint = self.start_model
-        with RolloutEngine(self.config, device=self.device, dtype=self.dtype) as rollout:
+        with closing(RolloutEngine(self.config, device=self.device, dtype=self.dtype)) as rollout:
             for cycle in range(1, cycles + 1):
                 paths = CyclePaths(self.output_dir, cycle)
                 previous = rows[-1] if rows else None

@@ -16,8 +16,6 @@ Each cycle samples from the previous cycle's checkpoint; what that costs depends
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from halo_forge.config.models import RAFTConfig
 from halo_forge.generation.base import Sampler
 from halo_forge.generation.registry import sampler_from_config
@@ -27,7 +25,7 @@ from halo_forge.raft.cycle_training import release_memory
 
 class RolloutEngine:
     """Gives each cycle a sampler over its checkpoint (`sampler_for`), frees it in between
-    (`pause`) and shuts it down at the end (`close`, or use it as a context manager)."""
+    (`pause`) and shuts it down at the end (`close`; `contextlib.closing` for a `with`)."""
 
     def __init__(
         self, config: RAFTConfig, *, device: str | None = None, dtype: str | None = None
@@ -103,14 +101,3 @@ class RolloutEngine:
         self._sampler = None
         self._base = None
         release_memory()
-
-    def __enter__(self) -> RolloutEngine:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

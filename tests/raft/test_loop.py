@@ -11,6 +11,7 @@ import json
 
 import pytest
 import torch
+from raft.graded_text import AnyTextVerifier
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -28,14 +29,6 @@ from halo_forge.raft.training_log import read_training_log
 from halo_forge.verifiers.base import Verifier, VerifyResult
 
 pytestmark = pytest.mark.slow
-
-
-class AnyTextVerifier(Verifier):
-    """0.3 for an answer with text in it, 0.0 for an empty one: a tier below the threshold."""
-
-    def verify(self, code: str, **context: object) -> VerifyResult:
-        reward = 0.3 if code.strip() else 0.0
-        return VerifyResult(success=False, reward=reward, details=f"{len(code)} characters")
 
 
 TASKS = generate_tasks("builtin_c", 2, 0)

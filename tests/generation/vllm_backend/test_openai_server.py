@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from raft.graded_text import AnyTextVerifier
 from vllm_server import API_KEY, Server, vllm_server
 
 from halo_forge.config.models import RAFTConfig
@@ -19,7 +21,6 @@ from halo_forge.models.tiny import ensure_tiny_model
 from halo_forge.raft.cycle import CyclePaths
 from halo_forge.raft.loop import RAFTTrainer
 from halo_forge.raft.rollout import RolloutEngine
-from halo_forge.verifiers.base import Verifier, VerifyResult
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +101,6 @@ def test_errors_name_the_fix(server: Server) -> None:
         OpenAISampler("http://127.0.0.1:9/v1")  # the discard port: nothing listens
 
 
-class GradedText(Verifier):
-    """0.3 for an answer with text in it: kept through `min_samples`, so every cycle trains."""
-
-    def verify(self, code: str, **context: object) -> VerifyResult:
-        return VerifyResult(success=False, reward=0.3 if code.strip() else 0.0, details="")
-
-
 def test_two_raft_cycles_sample_through_the_server_and_its_adapters(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,7 +117,7 @@ def test_two_raft_cycles_sample_through_the_server_and_its_adapters(
             "training": {"batch_size": 2, "gradient_accumulation_steps": 1},
         }
     )
-    with GradedText() as verifier:
+    with AnyTextVerifier() as verifier:
         trainer = RAFTTrainer(
             verifier=verifier, model="builtin:tiny-coder", config=config, output_dir=tmp_path
         )
@@ -145,7 +139,7 @@ def test_a_rollout_engine_keeps_one_server_sampler_across_adapters(
     config = RAFTConfig.model_validate(
         {"generation": {"backend": "openai", "openai": {"base_url": server.base_url}}}
     )
-    with RolloutEngine(config) as rollout:
+    with closing(RolloutEngine(config)) as rollout:
         first = rollout.sampler_for("builtin:tiny-coder")
         rollout.pause()
         second = rollout.sampler_for(str(adapter_dir))

@@ -4,9 +4,11 @@ hand-off between cycles, and `benchmark run --backend vllm` beside a Transformer
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from raft.graded_text import AnyTextVerifier
 from typer.testing import CliRunner
 
 from halo_forge.cli.main import app
@@ -19,17 +21,9 @@ from halo_forge.models import TINY_MODEL_NAME, load_model, save_model
 from halo_forge.raft.cycle import CyclePaths
 from halo_forge.raft.loop import RAFTTrainer
 from halo_forge.raft.rollout import RolloutEngine
-from halo_forge.verifiers.base import Verifier, VerifyResult
 
 TASKS = generate_tasks("builtin_c", 2, 0)
 ENGINE = {"max_model_len": 256}
-
-
-class GradedText(Verifier):
-    """0.3 for an answer with text in it: kept through `min_samples`, so every cycle trains."""
-
-    def verify(self, code: str, **context: object) -> VerifyResult:
-        return VerifyResult(success=False, reward=0.3 if code.strip() else 0.0, details="")
 
 
 def raft_config(backend: str, **vllm: object) -> RAFTConfig:
@@ -52,7 +46,7 @@ def test_two_lora_cycles_through_vllm_write_the_stats_the_transformers_backend_w
 ) -> None:
     rows = {}
     for backend in ("transformers", "vllm"):
-        with GradedText() as verifier:
+        with AnyTextVerifier() as verifier:
             trainer = RAFTTrainer(
                 verifier=verifier,
                 model=TINY_MODEL_NAME,
@@ -77,7 +71,7 @@ def test_two_lora_cycles_through_vllm_write_the_stats_the_transformers_backend_w
 def test_one_engine_samples_every_adapter_cycle_without_reloading(
     adapter_dir: Path, prompts: list[str]
 ) -> None:
-    with RolloutEngine(raft_config("vllm", between_cycles="keep")) as rollout:
+    with closing(RolloutEngine(raft_config("vllm", between_cycles="keep"))) as rollout:
         first = rollout.sampler_for(TINY_MODEL_NAME)
         base = first.generate(prompts, temperature=0, max_new_tokens=12)
         rollout.pause()
@@ -97,7 +91,7 @@ def test_between_cycles_close_frees_the_engine_and_full_weights_get_a_new_one(
     full_checkpoint = save_model(model, tokenizer, tmp_path / "full")
     config = raft_config("vllm", between_cycles="close")
     config.lora.enabled = False
-    with RolloutEngine(config) as rollout:
+    with closing(RolloutEngine(config)) as rollout:
         first = rollout.sampler_for(TINY_MODEL_NAME)
         rollout.pause()
         assert isinstance(first, VLLMSampler) and first.engine is None  # closed for training
@@ -108,7 +102,7 @@ def test_between_cycles_close_frees_the_engine_and_full_weights_get_a_new_one(
 
 def test_sleeping_between_cycles_on_the_cpu_names_the_alternative() -> None:
     with (
-        RolloutEngine(raft_config("vllm", between_cycles="sleep")) as rollout,
+        closing(RolloutEngine(raft_config("vllm", between_cycles="sleep"))) as rollout,
         pytest.raises(ConfigError, match="close"),
     ):
         rollout.sampler_for(TINY_MODEL_NAME)
