@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PIP_TORCH_ARGS ?=
-EXTRAS ?= dev,llm,wandb
+EXTRAS ?= dev,llm,wandb,ray
 STAMP := $(VENV)/.halo-forge-installed
 
 # vLLM pins an older transformers than the main environment, so its tests run in a second one:

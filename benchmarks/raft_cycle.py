@@ -54,8 +54,8 @@ def one_cycle(arguments: argparse.Namespace, backend: str, tasks: list[dict]) ->
         RAFTTrainer(model=arguments.model, config=config, output_dir=output).run(tasks)
         wall = time.perf_counter() - started
         stats = json.loads(CyclePaths(Path(output), 1).stats.read_text(encoding="utf-8"))
-    timings = {stage: stats[stage] or 0.0 for stage in STAGES}
-    timings["generation_tokens_per_second"] = stats["generation_tokens_per_second"] or 0.0
+    timings = {stage: stats.get(stage) or 0.0 for stage in STAGES}  # absent: stage had no work
+    timings["generation_tokens_per_second"] = stats.get("generation_tokens_per_second") or 0.0
     timings["cycle_seconds"] = wall
     return timings
 

@@ -16,7 +16,8 @@ from pydantic.fields import FieldInfo
 from halo_forge.config.loader import CONFIG_TYPES
 from halo_forge.config.models import VerifierConfig
 from halo_forge.docs_reference.markdown import GENERATED_NOTICE, cell, code, table, value_literal
-from halo_forge.verifiers.registry import available_verifiers
+from halo_forge.verifiers.executors.base import ExecutorOptions
+from halo_forge.verifiers.registry import EXECUTOR_OPTION, available_verifiers
 
 _BOUND_SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 _HEADER = ["key", "type", "default", "meaning"]
@@ -130,6 +131,19 @@ def _verifier_lines() -> list[str]:
         "beside it; `--verifier-option KEY=VALUE` (`raft train`, `benchmark run`) and "
         "`--set KEY=VALUE` (`verify`) set the same options on the command line. Unknown "
         "options are errors.",
+        "",
+    ]
+    executor_rows = [
+        _row(f"{EXECUTOR_OPTION}.{key}", field)
+        for key, field in ExecutorOptions.model_fields.items()
+    ]
+    lines += [
+        f"### Every verifier: {code(EXECUTOR_OPTION)}",
+        "",
+        f"{cell(ExecutorOptions.__doc__ or '')} It decides where results are computed, never "
+        "what they are, so it is not part of a run's fingerprint.",
+        "",
+        *table(_HEADER, executor_rows),
         "",
     ]
     for name, entry in available_verifiers().items():

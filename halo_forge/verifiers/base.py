@@ -11,6 +11,7 @@ import os
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from halo_forge.verifiers.executors.local import LocalExecutor
 from halo_forge.verifiers.extract import extract_code
 from halo_forge.verifiers.result import (
     ERROR_EXCERPT_CHARS,
@@ -36,6 +37,8 @@ __all__ = [
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from halo_forge.verifiers.executors.base import BatchExecutor
+
 
 class Verifier(ABC):
     """Base class of every verifier, built-in or user-written.
@@ -53,6 +56,9 @@ class Verifier(ABC):
     #: Context keys that can change a result. The pool deduplicates and caches on the extracted
     #: code plus these keys; None means every key (including `prompt` and `task_id`) counts.
     context_keys: tuple[str, ...] | None = None
+    #: Runs a batch's unique, uncached samples: this process's thread pool unless the registry
+    #: attached another for the `executor` option every verifier takes (`executor: ray`).
+    batch_executor: BatchExecutor = LocalExecutor()
 
     def __init__(self, max_workers: int | None = None, use_cache: bool = True) -> None:
         self.max_workers = max_workers or os.cpu_count() or 1

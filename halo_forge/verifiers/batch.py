@@ -1,15 +1,15 @@
-"""Verify a batch in parallel: deduplicate, consult the cache, run the rest on a thread pool.
+"""Verify a batch in parallel: deduplicate, consult the cache, hand the rest to an executor.
 
-Threads, not processes: every verification spends its time waiting on a child process (a
-compiler, the program, a test runner) that the sandbox starts, so threads keep all cores busy
-without pickling verifiers or results. The steps of `run_batch`:
+The steps of `run_batch`:
 
 1. extract the program of each sample and key it by (extracted code, the context keys the
    verifier reads), so identical samples are verified once;
 2. serve the keys already in the on-disk cache (only for verifiers with a cache fingerprint);
-3. let the verifier prepare shared resources for the remaining programs (`Verifier.prepare`);
-4. verify the remaining unique samples on `max_workers` threads, with a progress bar;
-5. store the new results in the cache and hand every sample its result, in input order.
+3. hand the remaining unique samples to the verifier's `batch_executor`, with a progress bar:
+   by default this process's thread pool (`Verifier.prepare`, then `max_workers` threads),
+   or Ray tasks on a cluster (`executor: ray`, see `executors/`); either way only work that
+   must run leaves this function;
+4. store the new results in the cache and hand every sample its result, in input order.
 
 A verification that raises gets an error result (reward 0) and the batch goes on; only
 `VerifierError` (a verifier that cannot run at all, e.g. a missing compiler) stops the batch,
@@ -19,20 +19,16 @@ because scoring every sample 0 would silently train on noise.
 from __future__ import annotations
 
 import copy
-import logging
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from halo_forge import ui
-from halo_forge.errors import VerifierError
 from halo_forge.verifiers.cache import ResultCache, content_key
+from halo_forge.verifiers.executors.base import Sample
 from halo_forge.verifiers.result import VerifyResult
 
 if TYPE_CHECKING:  # `Verifier.verify_batch` calls into this module, never the reverse
     from halo_forge.verifiers.base import Verifier
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,17 +61,6 @@ def sample_contexts(
             context["task_id"] = task_ids[index]
         merged.append(context)
     return merged
-
-
-def crash_result(error: BaseException) -> VerifyResult:
-    """The result of a sample whose verification raised: reward 0, the exception as error."""
-    return VerifyResult(
-        success=False,
-        reward=0.0,
-        details="verification raised an exception",
-        error=f"{type(error).__name__}: {error}",
-        metadata={"crashed": True},
-    )
 
 
 def run_batch(
@@ -165,32 +150,13 @@ def _deduplicate(
 def _verify_pending(
     verifier: Verifier, pending: dict[str, _UniqueSample], show_progress: bool
 ) -> dict[str, VerifyResult]:
-    """Run `verifier.verify` on every pending sample in a thread pool."""
+    """Run the pending samples on the verifier's executor; results by key, never from cache."""
     if not pending:
         return {}
-    verifier.prepare([sample.program for sample in pending.values()])
-    results: dict[str, VerifyResult] = {}
-    workers = max(1, min(verifier.max_workers, len(pending)))
-    with ui.progress(transient=True) as bar, ThreadPoolExecutor(max_workers=workers) as executor:
-        task = bar.add_task("verifying", total=len(pending), visible=show_progress)
-        futures: dict[Future[VerifyResult], str] = {
-            executor.submit(verifier.verify, sample.text, **sample.context): key
-            for key, sample in pending.items()
-        }
-        # as_completed hands out each future once; waiting on the shrinking rest instead
-        # would cost time quadratic in the batch size.
-        for future in as_completed(futures):
-            key = futures[future]
-            error = future.exception()
-            if isinstance(error, VerifierError):
-                for other in futures:
-                    other.cancel()
-                raise error
-            if error is not None:
-                logger.warning("verification raised %s: %s", type(error).__name__, error)
-                results[key] = crash_result(error)
-            else:
-                results[key] = future.result()
-            results[key].metadata["cached"] = False
-            bar.advance(task)
-    return results
+    samples = [Sample(entry.text, entry.program, entry.context) for entry in pending.values()]
+    with ui.progress(transient=True) as bar:
+        task = bar.add_task("verifying", total=len(samples), visible=show_progress)
+        fresh = verifier.batch_executor.run(verifier, samples, lambda done: bar.advance(task, done))
+    for result in fresh:
+        result.metadata["cached"] = False
+    return dict(zip(pending, fresh, strict=True))

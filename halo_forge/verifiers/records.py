@@ -25,7 +25,7 @@ from halo_forge.data.jsonl import JsonlAppender
 from halo_forge.errors import DataError
 from halo_forge.verifiers.base import Verifier
 from halo_forge.verifiers.batch import run_batch
-from halo_forge.verifiers.registry import available_verifiers, validate_options
+from halo_forge.verifiers.registry import available_verifiers, validate_options, verifier_options
 from halo_forge.verifiers.result import VerifyResult, compile_rate, compiled_of
 
 #: Fields that may hold the model output, in order of preference.
@@ -102,7 +102,9 @@ def verifier_fingerprint(
     if name is None:
         return {"verifier": type(verifier).__qualname__, "verifier.toolchain": toolchain or None}
     validated = validate_options(
-        available_verifiers()[name].options, options or {}, owner=f"verifier {name!r}"
+        available_verifiers()[name].options,
+        verifier_options(options or {}),
+        owner=f"verifier {name!r}",
     )
     settings = validated.model_dump(mode="json", exclude=set(SPEED_OPTIONS))
     toolchain.pop("options", None)  # each option is its own key above

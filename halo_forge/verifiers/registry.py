@@ -11,6 +11,10 @@ and a config `verifier: {type: gcc, run_after_compile: true}` becomes
 mistyped key or a bad value fails at build time with the key, the value and what is allowed.
 The built-in modules are imported on first use, which keeps `import halo_forge.verifiers`
 fast and lets a module that needs an optional tool register without importing it.
+
+Besides its own options, every verifier takes `executor` (`ExecutorOptions`: where its batches
+run, e.g. `executor: ray`). It is declared once, here, not in each options model; it decides
+how fast results come, never what they are.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from halo_forge.config.loader import validation_problems
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.base import Verifier
+from halo_forge.verifiers.executors import ExecutorOptions, VerifierRecipe, build_executor
 
 #: Modules whose import registers the built-in verifiers.
 _BUILTIN_MODULES = [
@@ -38,6 +43,9 @@ _BUILTIN_MODULES = [
     "halo_forge.verifiers.languages.csharp",
     "halo_forge.verifiers.auto",
 ]
+
+#: The option every verifier takes besides its own: where its batches run.
+EXECUTOR_OPTION = "executor"
 
 OptionsModel = TypeVar("OptionsModel", bound=BaseModel)
 Factory = TypeVar("Factory", bound=Callable[..., Verifier])
@@ -145,6 +153,25 @@ def validate_options(
     return validated
 
 
+def verifier_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The verifier's own options: `options` without the `executor` option every verifier takes."""
+    return {key: value for key, value in options.items() if key != EXECUTOR_OPTION}
+
+
+def _executor_settings(value: Any) -> Any:
+    """`executor: ray` is short for `executor: {type: ray}`; absent means the local pool."""
+    if value is None:
+        return {}
+    return {"type": value} if isinstance(value, str) else value
+
+
+def _executor_problems(options: Mapping[str, Any]) -> list[str]:
+    settings = _executor_settings(options.get(EXECUTOR_OPTION))
+    if not isinstance(settings, Mapping):
+        return [f"option 'executor'={settings!r}: give 'local', 'ray' or a mapping with a 'type'"]
+    return [f"executor: {problem}" for problem in _validated(ExecutorOptions, settings)[1]]
+
+
 def verifier_config_problems(config: Mapping[str, Any]) -> list[str]:
     """What is wrong with a `{type: ..., **options}` verifier config, one line per problem.
 
@@ -158,14 +185,30 @@ def verifier_config_problems(config: Mapping[str, Any]) -> list[str]:
         return [f"needs a 'type' naming the verifier; available verifiers: {', '.join(verifiers)}"]
     if name not in verifiers:
         return [_unknown_verifier(name, verifiers)]
-    return _validated(verifiers[name].options, options)[1]
+    own_problems = _validated(verifiers[name].options, verifier_options(options))[1]
+    return _executor_problems(options) + own_problems
 
 
 def build_verifier(name: str, **options: Any) -> Verifier:
-    """A verifier by registered name, with its options validated (`build_verifier("gcc", ...)`)."""
+    """A verifier by registered name, with its options validated (`build_verifier("gcc", ...)`).
+
+    `executor` (see `ExecutorOptions`) sets where its batches run; a Ray executor rebuilds the
+    verifier on each worker from this factory and these validated options.
+    """
     entry = _entry(name)
-    validated = validate_options(entry.options, options, owner=f"verifier {name!r}")
-    return entry.factory(**validated.model_dump(exclude_unset=True))
+    problems = _executor_problems(options)
+    if problems:
+        raise VerifierError(f"verifier {name!r}: " + "; ".join(problems))
+    executor = ExecutorOptions.model_validate(_executor_settings(options.get(EXECUTOR_OPTION)))
+    validated = validate_options(
+        entry.options, verifier_options(options), owner=f"verifier {name!r}"
+    )
+    settings = validated.model_dump(exclude_unset=True)
+    verifier = entry.factory(**settings)
+    verifier.batch_executor = build_executor(
+        executor, VerifierRecipe(name, entry.factory, settings)
+    )
+    return verifier
 
 
 def build_verifier_from_config(config: Mapping[str, Any]) -> Verifier:

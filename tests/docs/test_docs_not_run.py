@@ -31,6 +31,9 @@ UNCHECKED_PROGRAMS = {
     "cd": "changes directory",
     "git": "fetches the repository",
     "accelerate": "a launcher around halo-forge; its arguments belong to accelerate",
+    "ray": "starts or joins a Ray cluster, on machines a test run does not have",
+    "torchrun": "a launcher around halo-forge; its arguments belong to torchrun",
+    "vllm": "starts an inference server on a GPU machine",
 }
 
 

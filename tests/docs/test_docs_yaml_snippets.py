@@ -1,6 +1,6 @@
 """Every ```yaml block of the guide is a config the loader accepts, verifier options included.
 
-A snippet states its type on its first line, `# halo-forge config: sft|raft|benchmark`; it may
+A snippet states its type on its first line, `# halo-forge config: sft|raft|grpo|benchmark`; it may
 be a fragment (any subset of keys), since every key has a default. The `verifier:` sections
 (also those of `cycles:`) are checked against the options model of the verifier they name.
 """
@@ -13,7 +13,7 @@ from docs.markdown_blocks import CodeBlock, all_blocks
 
 from halo_forge.config.loader import CONFIG_TYPES, _NumberAwareLoader, validate_config
 from halo_forge.config.models import VerifierConfig
-from halo_forge.verifiers.registry import available_verifiers, validate_options
+from halo_forge.verifiers.registry import available_verifiers, verifier_config_problems
 
 YAML_BLOCKS = all_blocks("yaml")
 
@@ -45,4 +45,5 @@ def test_yaml_snippet_validates_against_its_config_model(block: CodeBlock) -> No
     verifiers = available_verifiers()
     for section in _verifier_sections(config):
         assert section.type in verifiers, f"{block.where}: unknown verifier {section.type!r}"
-        validate_options(verifiers[section.type].options, section.options(), owner=block.where)
+        problems = verifier_config_problems({"type": section.type, **section.options()})
+        assert problems == [], f"{block.where}: " + "; ".join(problems)
