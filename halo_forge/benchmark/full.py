@@ -30,6 +30,7 @@ from halo_forge import ui
 from halo_forge.benchmark.results import BenchmarkResult, load_result
 from halo_forge.benchmark.run import DEFAULT_SEED, check_samples_cover_k, run_benchmark
 from halo_forge.benchmark.stages import StageMetrics, write_stage_summary
+from halo_forge.config.grpo import GRPOConfig
 from halo_forge.config.models import BenchmarkConfig, RAFTConfig
 from halo_forge.data.jsonl import PathLike
 from halo_forge.errors import ConfigError
@@ -111,7 +112,7 @@ class FullRunResult:
 
 
 def run_pipeline(
-    config: RAFTConfig,
+    config: RAFTConfig | GRPOConfig,
     evaluation: BenchmarkConfig,
     files: PipelineFiles,
     *,
@@ -125,8 +126,9 @@ def run_pipeline(
 ) -> FullRunResult:
     """Benchmark the start model, run RAFT, benchmark the last model, and summarize; resumable.
 
-    `config` is the RAFT run (start model, training prompts, verifier, cycles, sampling); its
-    `output_dir` is replaced by `files.raft_dir`. `evaluation` is how both benchmarks run
+    `config` is the RAFT run (start model, training prompts, verifier, cycles, sampling), or a
+    GRPO run in its place (`GRPOConfig`); its `output_dir` is replaced by `files.raft_dir`.
+    `evaluation` is how both benchmarks run
     (prompts, verifier, samples, k, sampling), with `seed`; its `model` and `output` are set
     per stage. `title` and `extra` go to the summary (`extra` adds or replaces top-level keys).
     `force` lets RAFT resume a run made with other settings (`RAFTTrainer`). Every verifier is built and every prompt checked before the baseline samples anything.
@@ -146,21 +148,31 @@ def run_pipeline(
     check_samples_cover_k(baseline_settings)  # before hours of RAFT, not at the final benchmark
     raft_config = config.model_copy(deep=True)
     raft_config.output_dir = str(files.raft_dir)
-    trainer = RAFTTrainer(config=raft_config, device=device, dtype=dtype, force=force)
+    if isinstance(raft_config, GRPOConfig):  # GRPO in RAFT's place; trl loads only here
+        from halo_forge.grpo.trainer import GRPORunner
+
+        trainer = GRPORunner(config=raft_config, device=device, dtype=dtype, force=force)
+    else:
+        trainer = RAFTTrainer(config=raft_config, device=device, dtype=dtype, force=force)
     # The baseline checks its held-out prompts itself, before it generates.
     trainer.check_prompts(config.prompts)
     baseline = _benchmark_stage("baseline", baseline_settings, seed)
 
-    ui.echo(f"RAFT: {raft_config.raft.num_cycles} cycle(s) in {raft_config.output_dir}")
-    raft = trainer.run(config.prompts)
-    training_plot = plot_training_log(raft_config.output_dir)
-    cycles = len(raft.cycles)
+    if isinstance(trainer, RAFTTrainer):
+        ui.echo(f"RAFT: {raft_config.raft.num_cycles} cycle(s) in {raft_config.output_dir}")
+        raft = trainer.run(config.prompts)
+        training_plot = plot_training_log(raft_config.output_dir)
+        cycles, rows = len(raft.cycles), [names.cycle_row(stats) for stats in raft.cycles]
+    else:  # `cycles` counts GRPO's optimizer steps; its rows are per step, in its own plot
+        ui.echo(f"GRPO: {raft_config.output_dir}")
+        raft = trainer.run(config.prompts)
+        training_plot, cycles, rows = trainer.plot(), raft.steps, []
     final_settings = benchmark_settings(str(raft.final_checkpoint), files.final)
     final = _benchmark_stage("final", final_settings, seed)
 
     stages = [
         StageMetrics.from_result(names.baseline, baseline, seconds=baseline.timing.total),
-        *(names.cycle_row(stats) for stats in raft.cycles),
+        *rows,
         StageMetrics.from_result(names.final.format(cycles=cycles), final, final.timing.total),
     ]
     notes = [SAME_PROMPTS_NOTE] if same_prompts else []
@@ -205,7 +217,7 @@ def run_full(
 
     `eval_prompts` defaults to the training prompts, which the summary then flags. `samples`
     is n per evaluation prompt and `k` the pass@k values (default: those of 1, 5, 10 not above
-    n); both benchmarks sample as RAFT does (top_p, max_new_tokens, batch_size).
+    n); both benchmarks sample as RAFT does (backend, top_p, max_new_tokens, batch_size).
     """
     evaluation = BenchmarkConfig(
         prompts=eval_prompts or config.prompts,
@@ -215,6 +227,9 @@ def run_full(
         top_p=config.generation.top_p,
         max_new_tokens=config.generation.max_new_tokens,
         batch_size=config.generation.batch_size,
+        backend=config.generation.backend,
+        vllm=config.generation.vllm,
+        openai=config.generation.openai,
     )
     files = PipelineFiles.under(output_dir)
     return run_pipeline(config, evaluation, files, device=device, dtype=dtype)

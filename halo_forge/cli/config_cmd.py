@@ -14,6 +14,7 @@ from halo_forge import ui
 from halo_forge.config import (
     CONFIG_TYPES,
     BenchmarkConfig,
+    GRPOConfig,
     RAFTConfig,
     VerifierConfig,
     detect_config_type,
@@ -30,6 +31,7 @@ class ConfigType(str, Enum):
     auto = "auto"
     sft = "sft"
     raft = "raft"
+    grpo = "grpo"
     benchmark = "benchmark"
 
 
@@ -42,7 +44,7 @@ def verifier_problems(config: BaseModel) -> list[str]:
     stops on a misspelt option in a second, before torch or a model loads.
     """
     sections: list[tuple[str, VerifierConfig]] = []
-    if isinstance(config, RAFTConfig | BenchmarkConfig):
+    if isinstance(config, RAFTConfig | GRPOConfig | BenchmarkConfig):
         sections.append(("verifier", config.verifier))
     if isinstance(config, RAFTConfig):
         sections += [

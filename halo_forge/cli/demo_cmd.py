@@ -1,4 +1,4 @@
-"""`halo-forge demo`: data -> SFT -> baseline -> RAFT -> final benchmark, on a laptop CPU.
+"""`halo-forge demo`: data -> SFT -> baseline -> RAFT (or GRPO) -> final benchmark, on a laptop CPU.
 
 The settings come from a commented preset shipped in the package (`halo_forge/demo/presets/
 demo.yaml`; `--quick` adds `quick.yaml` from there), read by the one config loader; the options
@@ -14,6 +14,13 @@ import typer
 
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import CONFIG_SET_HELP, config_overrides
+
+
+class DemoAlgorithm(str, Enum):
+    """What trains on the RAFT prompts after SFT."""
+
+    raft = "raft"
+    grpo = "grpo"
 
 
 class DemoLanguage(str, Enum):
@@ -36,6 +43,12 @@ def demo(
     language: DemoLanguage | None = typer.Option(
         None, "--language", help="c: gcc compiles and runs; python: the tests run. [default: c]"
     ),
+    algorithm: DemoAlgorithm | None = typer.Option(
+        None,
+        "--algorithm",
+        help="raft, or grpo in its place: same data, SFT model and baseline, as many generated "
+        "samples; run both in one --output to compare them. [default: raft]",
+    ),
     cycles: int | None = typer.Option(None, "--cycles", min=1, help="RAFT cycles. [default: 3]"),
     seed: int | None = typer.Option(
         None, "--seed", help="Seed of the tasks, the split and sampling. [default: 0]"
@@ -56,10 +69,11 @@ def demo(
         False, "--force", help="Resume even though settings changed since the run began."
     ),
 ) -> None:
-    """Run the whole pipeline end to end and print what RAFT changed on held-out prompts."""
+    """Run the whole pipeline end to end and print what RAFT (or GRPO) changed on held-out prompts."""
     from halo_forge.demo import DemoRun, load_preset, run_demo
 
     options = {
+        "algorithm": algorithm.value if algorithm is not None else None,
         "language": language.value if language is not None else None,
         "cycles": cycles,
         "seed": seed,

@@ -7,14 +7,16 @@ import sys
 import typer
 
 from halo_forge import __version__, ui
+from halo_forge.distributed import is_main_process
 from halo_forge.errors import INTERRUPTED_EXIT_CODE, HaloForgeError
 
 app = typer.Typer(
     name="halo-forge",
     help=(
         "Train code-generating language models with verifiable rewards.\n\n"
-        "Pipeline: data -> sft -> raft -> benchmark. A compiler or a test suite scores every "
-        "generated program; RAFT fine-tunes on the best-scoring ones."
+        "Pipeline: data -> sft -> raft (or grpo) -> benchmark. A compiler or a test suite scores "
+        "every generated program; RAFT fine-tunes on the best-scoring ones, GRPO on each "
+        "sample's reward relative to its group."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -43,8 +45,12 @@ def root(
         False, "--quiet", "-q", help="Print only warnings and errors; log files stay complete."
     ),
 ) -> None:
-    """Global options, applied before any command runs."""
-    ui.set_quiet(quiet)
+    """Global options, applied before any command runs.
+
+    Under `torchrun` / `accelerate launch` only the main process prints progress: the others
+    would repeat it (their log files stay complete).
+    """
+    ui.set_quiet(quiet or not is_main_process())
 
 
 def _register_commands() -> None:
@@ -55,6 +61,7 @@ def _register_commands() -> None:
         data_cmd,
         data_generate_cmd,
         demo_cmd,
+        grpo_cmd,
         info_cmd,
         model_cmd,
         raft_cmd,
@@ -68,6 +75,7 @@ def _register_commands() -> None:
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(sft_cmd.app, name="sft")
     app.add_typer(raft_cmd.app, name="raft")
+    app.add_typer(grpo_cmd.app, name="grpo")
     app.add_typer(model_cmd.app, name="model")
     app.command("verify")(verify_cmd.verify)
     app.add_typer(benchmark_cmd.app, name="benchmark")

@@ -59,6 +59,24 @@ RAFT_OPTION_KEYS: dict[str, str] = {
     "seed": "raft.seed",
 }
 
+GRPO_OPTION_KEYS: dict[str, str] = {
+    "checkpoint": "sft_checkpoint",
+    "model": "model",
+    "prompts": "prompts",
+    "output": "output_dir",
+    "verifier": "verifier.type",
+    "num_generations": "grpo.num_generations",
+    "loss_type": "grpo.loss_type",
+    "beta": "grpo.beta",
+    "temperature": "grpo.temperature",
+    "max_completion_length": "grpo.max_completion_length",
+    "learning_rate": "training.learning_rate",
+    "max_steps": "training.max_steps",
+    "backend": "generation.backend",
+    "lora": "lora.enabled",
+    "seed": "grpo.seed",
+}
+
 BENCHMARK_OPTION_KEYS: dict[str, str] = {
     "model": "model",
     "prompts": "prompts",

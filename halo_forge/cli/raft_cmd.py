@@ -7,19 +7,16 @@ from pathlib import Path
 import typer
 
 from halo_forge import ui
-from halo_forge.cli.config_cmd import check_verifiers
 from halo_forge.cli.logfile import command_log
 from halo_forge.cli.overrides import (
     BACKEND_HELP,
     CONFIG_SET_HELP,
     RAFT_OPTION_KEYS,
     VERIFIER_OPTION_HELP,
-    config_overrides,
-    overrides_from_options,
-    verifier_option_overrides,
 )
-from halo_forge.config import RAFTConfig, load_config
-from halo_forge.errors import INTERRUPTED_EXIT_CODE, ConfigError
+from halo_forge.cli.run_settings import run_settings
+from halo_forge.config import RAFTConfig
+from halo_forge.errors import INTERRUPTED_EXIT_CODE
 
 app = typer.Typer(
     help="RAFT: generate -> verify -> filter -> train cycles; re-run the same command to resume.",
@@ -110,16 +107,9 @@ def train(
     ),
 ) -> None:
     """Run (or resume) RAFT cycles; options given here override the config file."""
-    if model is not None and checkpoint is not None:
-        raise ConfigError("give either --model or --checkpoint, not both")
-    overrides = overrides_from_options(RAFT_OPTION_KEYS, locals())
-    overrides |= verifier_option_overrides(verifier_option) | config_overrides(set_keys)
-    settings = load_config(RAFTConfig, config, overrides)
-    if model is not None:
-        settings.sft_checkpoint = None  # --model on the command line beats a YAML checkpoint
-    if settings.prompts is None:
-        raise ConfigError("no prompts: pass --prompts FILE or set `prompts:` in the config")
-    check_verifiers(settings, source=str(config or "command line"))  # in a second, before torch
+    settings = run_settings(
+        RAFTConfig, config, RAFT_OPTION_KEYS, locals(), verifier_option, set_keys
+    )
     from halo_forge.raft.loop import RAFTTrainer  # torch loads only when a command runs
 
     with command_log("raft_train"):

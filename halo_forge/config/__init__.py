@@ -3,6 +3,7 @@
 Precedence, for every key: an option given on the command line > the YAML file > the default.
 """
 
+from halo_forge.config.grpo import GRPOConfig
 from halo_forge.config.loader import (
     CONFIG_TYPES,
     detect_config_type,
@@ -20,6 +21,7 @@ from halo_forge.config.models import (
 __all__ = [
     "CONFIG_TYPES",
     "BenchmarkConfig",
+    "GRPOConfig",
     "RAFTConfig",
     "SFTConfig",
     "VerifierConfig",

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, get_args
 import yaml
 from pydantic import AliasChoices, BaseModel, ValidationError
 
+from halo_forge.config.grpo import GRPOConfig
 from halo_forge.config.models import BenchmarkConfig, RAFTConfig, SFTConfig
 from halo_forge.errors import ConfigError
 
@@ -25,6 +26,7 @@ ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
 CONFIG_TYPES: dict[str, type[BaseModel]] = {
     "sft": SFTConfig,
     "raft": RAFTConfig,
+    "grpo": GRPOConfig,
     "benchmark": BenchmarkConfig,
 }
 
@@ -280,8 +282,10 @@ def _model_inside(annotation: Any) -> Any:
 
 
 def detect_config_type(data: dict[str, Any]) -> str:
-    """Guess `sft`, `raft` or `benchmark` from a config's top-level keys."""
+    """Guess `sft`, `raft`, `grpo` or `benchmark` from a config's top-level keys."""
     keys = set(data)
+    if "grpo" in keys:  # before raft: a GRPO config shares RAFT's other top-level keys
+        return "grpo"
     if keys & {"raft", "sft_checkpoint", "cycles", "generation", "output_dir"}:
         return "raft"
     if keys & {"lora", "early_stopping", "output"} or (
@@ -292,5 +296,5 @@ def detect_config_type(data: dict[str, Any]) -> str:
         return "benchmark"
     raise ConfigError(
         "cannot tell the config type from its keys "
-        f"({', '.join(sorted(keys)) or 'none'}); pass --type sft|raft|benchmark"
+        f"({', '.join(sorted(keys)) or 'none'}); pass --type sft|raft|grpo|benchmark"
     )

@@ -17,10 +17,15 @@ files exist is skipped, so running the same command again resumes:
       data/heldout.jsonl      prompts only the benchmarks see
       sft/final_model/        the SFT model
       raft/cycle_N_final/     the RAFT adapter of each cycle
-      benchmarks/*.json       held-out results (baseline, after RAFT)
+      benchmarks/*.json       held-out results (baseline, after RAFT, after GRPO)
       summary.json, summary.png
+      grpo/                   `--algorithm grpo`: the GRPO run (final_model/, checkpoints,
+                              training_log.png) and its own summary.json, summary.png
 
-The split (`split`) keeps every prompt text in one part.
+The split (`split`) keeps every prompt text in one part. `--algorithm grpo` trains GRPO in
+RAFT's place on the same RAFT prompts, from the same SFT model, against the same baseline, with
+as many generated samples as RAFT's cycles (`DemoSettings.grpo_steps`); run both in one output
+directory and the two final benchmarks are a paired comparison.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from halo_forge import ui
 from halo_forge.benchmark.full import FullRunResult, PipelineFiles, StageNames, run_pipeline
 from halo_forge.benchmark.stages import stage_table
 from halo_forge.config.fingerprint import compare_fingerprint, flatten_settings, store_fingerprint
+from halo_forge.config.grpo import GRPOConfig, GRPOSection, GRPOTrainingSection
 from halo_forge.config.models import (
     BenchmarkConfig,
     EarlyStoppingSection,
@@ -67,6 +73,8 @@ DEMO_STAGES = StageNames(
     final="RAFT x{cycles} (final)",
     cycle_rates=False,
 )
+#: The same for GRPO in RAFT's place: `{cycles}` counts its optimizer steps.
+GRPO_DEMO_STAGES = StageNames(baseline="SFT (baseline)", final="GRPO x{cycles} steps (final)")
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,16 @@ class DemoPaths:
             baseline=benchmarks / "baseline.json",
             final=benchmarks / f"raft_cycle_{cycles}.json",
             raft_dir=self.output / "raft",
+        )
+
+    def grpo_pipeline(self, steps: int) -> PipelineFiles:
+        """The files of baseline -> GRPO -> final: the RAFT run's baseline, GRPO's own final
+        result (`grpo_step_N.json`) and directory, and its own summary (`grpo/summary.json`)."""
+        return PipelineFiles(
+            summary_dir=self.output / "grpo",
+            baseline=self.output / "benchmarks" / "baseline.json",
+            final=self.output / "benchmarks" / f"grpo_step_{steps}.json",
+            raft_dir=self.output / "grpo",
         )
 
 
@@ -211,6 +229,30 @@ def raft_config(run: DemoRun, paths: DemoPaths) -> RAFTConfig:
     )
 
 
+def grpo_config(run: DemoRun, paths: DemoPaths) -> GRPOConfig:
+    """GRPO in RAFT's place: the `GRPOConfig` that `halo-forge grpo train` loads, on RAFT's
+    prompts, start model and verifier, with as many generated completions (`grpo_steps`)."""
+    settings = run.settings
+    return GRPOConfig(
+        sft_checkpoint=str(paths.sft_model),
+        prompts=str(paths.raft_prompts),
+        grpo=GRPOSection(
+            num_generations=settings.grpo_num_generations,
+            loss_type=settings.grpo_loss_type,
+            max_completion_length=settings.max_new_tokens,
+            temperature=settings.raft_temperature,
+            seed=settings.seed,
+        ),
+        training=GRPOTrainingSection(
+            per_device_train_batch_size=settings.grpo_completions_per_step,
+            learning_rate=settings.grpo_learning_rate,
+            max_steps=settings.grpo_steps(),
+            save_steps=50,
+        ),
+        verifier=run.verifier(),
+    )
+
+
 def evaluation(run: DemoRun, paths: DemoPaths) -> BenchmarkConfig:
     """How baseline and final are benchmarked: held-out prompts, the preset's sampling."""
     settings = run.settings
@@ -223,6 +265,22 @@ def evaluation(run: DemoRun, paths: DemoPaths) -> BenchmarkConfig:
         max_new_tokens=settings.max_new_tokens,
         batch_size=settings.generation_batch_size,
     )
+
+
+def training_budget(settings: DemoSettings) -> dict[str, int | str]:
+    """What the run's algorithm spends: completions generated (and verified), and for GRPO
+    its optimizer steps (RAFT's depend on how many samples pass; its training log has them)."""
+    if settings.algorithm == "grpo":
+        steps = settings.grpo_steps()
+        return {
+            "generated_samples": steps * settings.grpo_completions_per_step,
+            "optimizer_steps": steps,
+        }
+    samples = settings.cycles * settings.raft_tasks * settings.raft_samples_per_prompt
+    return {
+        "generated_samples": samples,
+        "optimizer_steps": "kept samples x raft_epochs / raft_batch_size, per cycle",
+    }
 
 
 def check_settings(run: DemoRun) -> None:
@@ -258,16 +316,19 @@ def run_demo(run: DemoRun) -> FullRunResult:
     )
     prepare_data(run, paths)
     train_sft(run, paths)
-    files = paths.pipeline(settings.cycles)
+    grpo = settings.algorithm == "grpo"
+    files = paths.grpo_pipeline(settings.grpo_steps()) if grpo else paths.pipeline(settings.cycles)
     outcome = run_pipeline(
-        raft_config(run, paths),
+        grpo_config(run, paths) if grpo else raft_config(run, paths),
         evaluation(run, paths),
         files,
         seed=settings.seed,
-        names=DEMO_STAGES,
+        names=GRPO_DEMO_STAGES if grpo else DEMO_STAGES,
         force=run.force,
         title=f"halo-forge demo: {settings.model}, {run.suite}, held-out prompts",
         extra={
+            "algorithm": settings.algorithm,
+            "budget": training_budget(settings),
             "model": settings.model,
             "suite": run.suite,
             "seed": settings.seed,

@@ -10,6 +10,7 @@ they do for `raft train`. The same settings drive a real model on a GPU
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,9 @@ class DemoSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    algorithm: Literal["raft", "grpo"] = Field(
+        "raft", description="What trains on the RAFT prompts: RAFT, or GRPO in its place."
+    )
     language: Literal["c", "python"] = Field(
         "c", description="c: gcc compiles and runs; python: the tests run."
     )
@@ -52,6 +56,14 @@ class DemoSettings(BaseModel):
     raft_learning_rate: float = Field(gt=0, description="RAFT learning rate.")
     raft_batch_size: int = Field(gt=0, description="RAFT samples per training step.")
     raft_reward_threshold: float = Field(ge=0, le=1, description="Lowest reward kept.")
+    grpo_num_generations: int = Field(gt=1, description="GRPO completions per prompt (a group).")
+    grpo_completions_per_step: int = Field(
+        gt=0, description="GRPO completions per optimizer step (whole groups)."
+    )
+    grpo_learning_rate: float = Field(gt=0, description="GRPO learning rate (LoRA).")
+    grpo_loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo"] = Field(
+        description="GRPO's loss aggregation (`GRPOConfig.grpo.loss_type`)."
+    )
     benchmark_samples: int = Field(gt=0, description="Benchmark samples per prompt (n).")
     benchmark_k: list[int] = Field(min_length=1, description="pass@k values to report.")
     benchmark_temperature: float = Field(ge=0, description="Benchmark sampling temperature.")
@@ -61,9 +73,21 @@ class DemoSettings(BaseModel):
     def fingerprint_settings(self) -> dict[str, Any]:
         """The settings a resumed run must share with the one that wrote its files.
 
-        `cycles` is left out: running more cycles over a finished run extends it.
+        `cycles` is left out: running more cycles over a finished run extends it; so are
+        `algorithm` and the `grpo_` keys: RAFT and GRPO share one run's data, SFT model and
+        baseline (a paired comparison), and the GRPO directory guards its own settings.
         """
-        return self.model_dump(mode="json", exclude={"cycles"})
+        grpo_keys = {name for name in type(self).model_fields if name.startswith("grpo_")}
+        return self.model_dump(mode="json", exclude={"cycles", "algorithm", *grpo_keys})
+
+    def grpo_steps(self) -> int:
+        """GRPO's optimizer steps: as many completions as RAFT samples in its `cycles`.
+
+        RAFT generates cycles x RAFT prompts x samples per prompt; GRPO gets the same number
+        of generated (and verified) completions, `grpo_completions_per_step` per step.
+        """
+        samples = self.cycles * self.raft_tasks * self.raft_samples_per_prompt
+        return math.ceil(samples / self.grpo_completions_per_step)
 
 
 def load_preset(

@@ -101,7 +101,7 @@ def optimizer_steps(examples: int, options: TrainingOptions) -> int:
     return math.ceil(updates_per_epoch * options.epochs)
 
 
-def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
+def checkpointing_arguments(enabled: bool) -> dict[str, Any]:
     """Activation checkpointing under the name this transformers takes: `activation_checkpointing`
     in recent releases, `gradient_checkpointing` in older ones (5.19, which vLLM pins).
     Non-reentrant checkpointing needs no input-gradient hooks, so it works with LoRA as is."""
@@ -130,7 +130,7 @@ def training_arguments(
         max_grad_norm=options.max_grad_norm,
         lr_scheduler_type=options.lr_scheduler_type,
         bf16=options.bf16,
-        **_checkpointing_arguments(options.gradient_checkpointing),
+        **checkpointing_arguments(options.gradient_checkpointing),
         dataloader_num_workers=options.dataloader_num_workers,
         dataloader_pin_memory=options.dataloader_pin_memory,
         seed=options.seed,

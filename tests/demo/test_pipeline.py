@@ -162,3 +162,30 @@ def test_rerun_with_other_settings_is_refused(finished_run) -> None:
 def test_unknown_language_is_refused_when_the_preset_loads() -> None:
     with pytest.raises(ConfigError, match="'c' or 'python'"):
         load_preset(overrides={"language": "rust"})
+
+
+def test_grpo_in_rafts_place_reuses_the_runs_data_sft_and_baseline(
+    finished_run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, raft_outcome = finished_run
+    grpo_settings = TINY_PRESET.model_copy(
+        update={"algorithm": "grpo", "grpo_completions_per_step": 4}
+    )
+    assert grpo_settings.grpo_steps() == 3  # 1 cycle x 6 prompts x 2 samples, 4 per step
+
+    outcome = run_demo(replace(run, settings=grpo_settings))
+
+    output = capsys.readouterr().out
+    for stage in ("data", "sft", "baseline"):
+        assert f"{stage}: finished earlier, skipped" in output
+    summary = json.loads((run.output / "grpo" / "summary.json").read_text(encoding="utf-8"))
+    assert [stage["stage"] for stage in summary["stages"]] == [
+        "SFT (baseline)",
+        "GRPO x3 steps (final)",
+    ]
+    assert summary["budget"] == {"generated_samples": 12, "optimizer_steps": 3}
+    assert summary["results"]["final"].endswith("benchmarks/grpo_step_3.json")
+    assert outcome.baseline.pass_at_k == raft_outcome.baseline.pass_at_k
+    assert (run.output / "grpo" / "final_model" / "adapter_config.json").is_file()
+    assert (run.output / "grpo" / "training_log.png").is_file()
+    assert (run.output / "summary.json").is_file()  # RAFT's summary is left as it was

@@ -3,7 +3,7 @@
 A page is every `docs/**/*.md` file plus `README.md`. A block is marked not executable with an
 HTML comment on the line before its fence, `<!-- not-run: REASON -->`, where REASON is one of
 `NOT_RUN_REASONS`. A YAML block states its config type on its first line,
-`# halo-forge config: sft|raft|benchmark`.
+`# halo-forge config: sft|raft|grpo|benchmark`.
 """
 
 from __future__ import annotations

@@ -137,7 +137,16 @@ def test_imports_under_type_checking_do_not_count() -> None:
 
 def test_each_concern_is_a_subpackage_and_the_top_level_keeps_the_contract() -> None:
     subpackages = {path.name for path in ROOT.iterdir() if (path / "__init__.py").is_file()}
-    assert subpackages == {"build", "cpp", "languages", "python", "remote", "sandbox"}
+    assert subpackages == {
+        "build",
+        "cpp",
+        "executors",
+        "integrations",
+        "languages",
+        "python",
+        "remote",
+        "sandbox",
+    }
     top_level = {path.stem for path in ROOT.glob("*.py")}
     assert top_level == {
         "__init__",
