@@ -64,6 +64,11 @@ def demo(
         help="The model to train: the embedded builtin:tiny-coder (default), or a Hugging Face "
         "id such as Qwen/Qwen2.5-Coder-0.5B (on a GPU).",
     ),
+    backend: str | None = typer.Option(
+        None,
+        "--backend",
+        help="Sampler of the rollouts and benchmarks: transformers (default) or vllm (needs vLLM).",
+    ),
     set_keys: list[str] = typer.Option([], "--set", help=CONFIG_SET_HELP),
     force: bool = typer.Option(
         False, "--force", help="Resume even though settings changed since the run began."
@@ -78,6 +83,7 @@ def demo(
         "cycles": cycles,
         "seed": seed,
         "model": model,
+        "backend": backend,
     }
     settings = load_preset(config, quick=quick, overrides=options | config_overrides(set_keys))
     with command_log("demo"):

@@ -39,7 +39,12 @@ from halo_forge import ui
 from halo_forge.benchmark.full import FullRunResult, PipelineFiles, StageNames, run_pipeline
 from halo_forge.benchmark.stages import stage_table
 from halo_forge.config.fingerprint import compare_fingerprint, flatten_settings, store_fingerprint
-from halo_forge.config.grpo import GRPOConfig, GRPOSection, GRPOTrainingSection
+from halo_forge.config.grpo import (
+    GRPOConfig,
+    GRPOGenerationSection,
+    GRPOSection,
+    GRPOTrainingSection,
+)
 from halo_forge.config.models import (
     BenchmarkConfig,
     EarlyStoppingSection,
@@ -215,6 +220,7 @@ def raft_config(run: DemoRun, paths: DemoPaths) -> RAFTConfig:
             seed=settings.seed,
         ),
         generation=GenerationSection(
+            backend=settings.backend,
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.raft_temperature,
             batch_size=settings.generation_batch_size,
@@ -243,6 +249,7 @@ def grpo_config(run: DemoRun, paths: DemoPaths) -> GRPOConfig:
             temperature=settings.raft_temperature,
             seed=settings.seed,
         ),
+        generation=GRPOGenerationSection(backend=settings.backend),
         training=GRPOTrainingSection(
             per_device_train_batch_size=settings.grpo_completions_per_step,
             learning_rate=settings.grpo_learning_rate,
@@ -264,6 +271,7 @@ def evaluation(run: DemoRun, paths: DemoPaths) -> BenchmarkConfig:
         temperature=settings.benchmark_temperature,
         max_new_tokens=settings.max_new_tokens,
         batch_size=settings.generation_batch_size,
+        backend=settings.backend,
     )
 
 

@@ -42,6 +42,10 @@ class DemoSettings(BaseModel):
         "c", description="c: gcc compiles and runs; python: the tests run."
     )
     model: str = Field(TINY_MODEL_NAME, description="The model to train.")
+    backend: Literal["transformers", "vllm"] = Field(
+        "transformers",
+        description="Sampler of the training rollouts and both benchmarks (vllm: needs vLLM).",
+    )
     seed: int = Field(0, description="Seed of the tasks, the split, training and sampling.")
     cycles: int = Field(3, gt=0, description="RAFT cycles (more extend a finished run).")
     task_count: int = Field(gt=0, description="Tasks generated before the split.")
@@ -75,10 +79,11 @@ class DemoSettings(BaseModel):
 
         `cycles` is left out: running more cycles over a finished run extends it; so are
         `algorithm` and the `grpo_` keys: RAFT and GRPO share one run's data, SFT model and
-        baseline (a paired comparison), and the GRPO directory guards its own settings.
+        baseline (a paired comparison), and the GRPO directory guards its own settings; and
+        `backend`, which the RAFT, GRPO and benchmark stages each guard in their own files.
         """
         grpo_keys = {name for name in type(self).model_fields if name.startswith("grpo_")}
-        return self.model_dump(mode="json", exclude={"cycles", "algorithm", *grpo_keys})
+        return self.model_dump(mode="json", exclude={"cycles", "algorithm", "backend", *grpo_keys})
 
     def grpo_steps(self) -> int:
         """GRPO's optimizer steps: as many completions as RAFT samples in its `cycles`.

@@ -189,3 +189,16 @@ def test_grpo_in_rafts_place_reuses_the_runs_data_sft_and_baseline(
     assert (run.output / "grpo" / "final_model" / "adapter_config.json").is_file()
     assert (run.output / "grpo" / "training_log.png").is_file()
     assert (run.output / "summary.json").is_file()  # RAFT's summary is left as it was
+
+
+def test_the_backend_samples_the_rollouts_and_both_benchmarks(tmp_path: Path) -> None:
+    from halo_forge.demo.pipeline import DemoPaths, evaluation, grpo_config, raft_config
+
+    run = DemoRun(output=tmp_path, settings=load_preset(quick=True, overrides={"backend": "vllm"}))
+    paths = DemoPaths(tmp_path)
+
+    assert raft_config(run, paths).generation.backend == "vllm"
+    assert grpo_config(run, paths).generation.backend == "vllm"
+    assert evaluation(run, paths).backend == "vllm"
+    with pytest.raises(ConfigError, match="backend"):
+        load_preset(quick=True, overrides={"backend": "tgi"})
