@@ -19,10 +19,11 @@ What one sample must not leave for the next:
   sample, never into the next sample's pipes;
 - a program's reach into this process: it blocks every signal it can (a program that shares
   its user could interrupt it), and before each sample the server resumes it (SIGCONT undoes
-  a SIGSTOP) and waits for its answer to a ping, which it gives only if its limits, priority,
-  scheduling and CPU affinity are what they were at its start. A process that does not
-  answer (killed, changed, stuck) is replaced. The ping comes after the last sample's
-  processes are gone, so nothing of theirs can reach the next sample's tests.
+  a SIGSTOP) and checks from outside that it lives and that its limits, priority, scheduling
+  and CPU affinity are what they were at its start (a dozen system calls; a ping that woke
+  the process to check itself cost two context switches per sample). A process that died
+  or changed is replaced. The check comes after the last sample's processes are gone, so
+  nothing of theirs can reach the next sample's tests.
 
 A sample that ends without its tests' last record (deadline, tampering) ends this process
 too: the next sample gets a fresh one.
@@ -44,10 +45,10 @@ from typing import Any
 from halo_forge.verifiers.python.harness import compile_step, run_tests_process
 from halo_forge.verifiers.python.program_process import ProgramChannel
 
-_PING, _SAMPLE, _ANSWER, _FINISHED = b"p", b"s", b"!", b"."
-_HEADER_BYTES = 5  # the length of what follows, then its kind
+_STARTED, _FINISHED = b"!", b"."
+_HEADER_BYTES = 4  # the length of what follows
 _DESCRIPTORS = 4  # calls (write end), replies (read end), report, token
-_PING_TIMEOUT_S = 2.0
+_FINISH_TIMEOUT_S = 2.0
 _START_TIMEOUT_S = 30.0
 _RLIMITS = tuple(
     getattr(resource, name) for name in sorted(dir(resource)) if name.startswith("RLIMIT_")
@@ -62,6 +63,7 @@ class TestsProcess:
         self.pid = -1
         self.pidfd = -1
         self.socket: socket.socket | None = None
+        self.state: tuple[Any, ...] = ()
         self._start()
 
     def _start(self) -> None:
@@ -78,29 +80,30 @@ class TestsProcess:
                 os._exit(0)
         tests_end.close()
         self.pid, self.pidfd, self.socket = pid, os.pidfd_open(pid), server_end
+        readable, _, _ = select.select([server_end, self.pidfd], [], [], _START_TIMEOUT_S)
+        with contextlib.suppress(OSError):
+            alive = server_end in readable and self.pidfd not in readable
+            if alive and server_end.recv(1) == _STARTED:
+                self.state = _process_state(pid)
+                return
+        self.stop()
+        raise RuntimeError("the tests process did not start")
 
     def ready(self) -> None:
-        """Make sure a healthy tests process waits for a sample: resume and ping it, and
-        start a new one in its place if it does not answer."""
-        if self.pid > 0 and self._answers(_PING_TIMEOUT_S):
+        """Make sure a healthy tests process waits for a sample: resume it, check it from
+        outside, and start a new one in its place if it died or was changed."""
+        if self.pid > 0 and self._unchanged():
             return
         self.stop()
         self._start()
-        if not self._answers(_START_TIMEOUT_S):
-            raise RuntimeError("the tests process did not start")
 
-    def _answers(self, timeout_s: float) -> bool:
-        assert self.socket is not None
+    def _unchanged(self) -> bool:
         try:
             os.kill(self.pid, signal.SIGCONT)
-            self.socket.sendall(_header(0, _PING))
-        except OSError:
-            return False
-        readable, _, _ = select.select([self.socket, self.pidfd], [], [], timeout_s)
-        if self.socket not in readable or self.pidfd in readable:
-            return False
-        try:
-            return self.socket.recv(1) == _ANSWER
+            return (
+                not select.select([self.pidfd], [], [], 0)[0]
+                and _process_state(self.pid) == self.state
+            )
         except OSError:
             return False
 
@@ -114,7 +117,7 @@ class TestsProcess:
                 "parameter": request.get("parameter"),
             }
         ).encode()
-        message = _header(len(payload), _SAMPLE) + payload
+        message = len(payload).to_bytes(_HEADER_BYTES, "big") + payload
         sent = socket.send_fds(self.socket, [message], list(descriptors))
         self.socket.sendall(message[sent:])
 
@@ -128,7 +131,7 @@ class TestsProcess:
         """After a sample: keep the process if it reported DONE and says it finished (soon
         after DONE), else stop it."""
         if done and self.socket is not None:
-            readable, _, _ = select.select([self.socket], [], [], _PING_TIMEOUT_S)
+            readable, _, _ = select.select([self.socket], [], [], _FINISH_TIMEOUT_S)
             with contextlib.suppress(OSError):
                 if readable and self.socket.recv(1) == _FINISHED:
                     return
@@ -146,36 +149,27 @@ class TestsProcess:
         self.pid, self.pidfd, self.socket = -1, -1, None
 
 
-def _header(length: int, kind: bytes) -> bytes:
-    return length.to_bytes(4, "big") + kind
-
-
-def _process_state() -> tuple[Any, ...]:
-    """What another process of this user could change to starve or break this one."""
+def _process_state(pid: int) -> tuple[Any, ...]:
+    """What another process of this user could change to starve or break process `pid`."""
     return (
-        tuple(resource.getrlimit(limit) for limit in _RLIMITS),
-        os.getpriority(os.PRIO_PROCESS, 0),
-        os.sched_getscheduler(0),
-        os.sched_getaffinity(0),
+        tuple(resource.prlimit(pid, limit) for limit in _RLIMITS),
+        os.getpriority(os.PRIO_PROCESS, pid),
+        os.sched_getscheduler(pid),
+        os.sched_getaffinity(pid),
     )
 
 
 def _serve(connection: socket.socket) -> None:
-    """The tests process: answer pings and run samples until the server's end closes."""
+    """The tests process: run samples until the server's end closes."""
     signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     gc.enable()
-    state = _process_state()
     modules = frozenset(sys.modules)
+    connection.sendall(_STARTED)
     while True:
         message = _receive(connection)
         if message is None:
             return
-        kind, payload, descriptors = message
-        if kind == _PING:
-            if _process_state() != state:
-                return  # changed from outside: the server starts a fresh process
-            connection.sendall(_ANSWER)
-            continue
+        payload, descriptors = message
         try:
             _run_sample(payload, descriptors)
         finally:
@@ -186,17 +180,19 @@ def _serve(connection: socket.socket) -> None:
                 del sys.modules[name]
 
 
-def _receive(connection: socket.socket) -> tuple[bytes, bytes, list[int]] | None:
-    """The next message (kind, payload, descriptors), or None when the server's end closed."""
+def _receive(connection: socket.socket) -> tuple[bytes, list[int]] | None:
+    """The next sample (payload, descriptors), or None when the server's end closed."""
     data, descriptors, _, _ = socket.recv_fds(connection, 1 << 16, _DESCRIPTORS)
-    while len(data) < _HEADER_BYTES or len(data) < _HEADER_BYTES + int.from_bytes(data[:4], "big"):
+    while len(data) < _HEADER_BYTES or len(data) < _HEADER_BYTES + int.from_bytes(
+        data[:_HEADER_BYTES], "big"
+    ):
         chunk = connection.recv(1 << 16)
         if not chunk:
             for descriptor in descriptors:
                 os.close(descriptor)
             return None
         data += chunk
-    return data[4:5], data[_HEADER_BYTES:], descriptors
+    return data[_HEADER_BYTES:], descriptors
 
 
 def _run_sample(payload: bytes, descriptors: list[int]) -> None:
