@@ -33,14 +33,14 @@ from halo_forge.verifiers.registry import (
     verifier_config_problems,
 )
 from halo_forge.verifiers.sandbox import SANDBOX_PATH, Sandbox, SandboxLimits
+from halo_forge.verifiers.sandbox.options import SandboxOptions
 
 OUTPUT_EXCERPT_CHARS = 2000
 
 
-class SubprocessOptions(BaseModel):
-    """Options of `SubprocessVerifier`."""
-
-    model_config = ConfigDict(extra="forbid")
+class SubprocessOptions(SandboxOptions):
+    """Options of `SubprocessVerifier` (with the sandbox's `expose_paths` and `disk_limit_mb`:
+    a command that runs a script of the project needs that script's path exposed)."""
 
     command: list[str] | str = Field(
         description="argv list or command template; '{file}' is replaced by the program's path "
@@ -113,8 +113,11 @@ class SubprocessVerifier(Verifier):
         self.file_name = "solution" + self.options.file_extension
         self._sandbox = Sandbox(
             SandboxLimits(
-                wall_timeout_s=self.options.timeout, memory_limit_mb=self.options.memory_limit_mb
-            )
+                wall_timeout_s=self.options.timeout,
+                memory_limit_mb=self.options.memory_limit_mb,
+                disk_limit_mb=self.options.disk_limit_mb,
+            ),
+            readable_paths=self.options.expose_paths,
         )
 
     @staticmethod

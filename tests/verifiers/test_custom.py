@@ -115,3 +115,17 @@ def test_chain_builds_from_a_config() -> None:
     )
     assert isinstance(chain, ChainedVerifier)
     assert chain.verify(HELLO).reward == 1.0
+
+
+def test_a_checker_script_outside_the_sandbox_view_runs_once_exposed(tmp_path: Path) -> None:
+    checker = tmp_path / "checks" / "check.py"
+    checker.parent.mkdir()
+    checker.write_text("import sys\nsys.exit(0 if 'ok' in open(sys.argv[1]).read() else 1)\n")
+    command = [PYTHON, str(checker), "{file}"]
+
+    hidden = SubprocessVerifier(command).verify("ok")
+    exposed = SubprocessVerifier(command, expose_paths=[checker.parent]).verify("ok")
+
+    assert not hidden.success  # under bubblewrap the script's directory is not in the view
+    assert exposed.success
+    assert not SubprocessVerifier(command, expose_paths=[checker.parent]).verify("no").success
