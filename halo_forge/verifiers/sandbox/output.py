@@ -5,17 +5,21 @@ that never reads its input cannot deadlock the run), keeps at most `max_output_b
 stream and stops the run as soon as a stream goes past that (a print loop must not hold a
 worker until the wall timeout, nor fill memory). The main process's exit is watched with
 `waitid(WNOWAIT)`, which leaves it unreaped: its pid, which is also the process group id, cannot
-be reused while the sandbox still kills by it.
+be reused while the sandbox still kills by it. `run_result` turns what was read and the exit
+status into the run's `SandboxResult`.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from halo_forge.verifiers.sandbox.limits import SandboxResult
 
 _READ_CHUNK = 65536
 _WRITE_CHUNK = 65536
@@ -132,3 +136,39 @@ def _write_some(
         selector.unregister(process.stdin.fileno())
         process.stdin.close()
     return pending
+
+
+def run_result(
+    returncode: int, output: CollectedOutput, wall_time_s: float, *, bubblewrap: bool
+) -> SandboxResult:
+    """How a run ended, from its exit status and what reading its output saw.
+
+    Bubblewrap exits with 128 + N when its program dies of signal N; that is reported as the
+    signal, as subprocess reports a death without a wrapper. SIGXCPU (RLIMIT_CPU) is a timeout.
+    """
+    signal_number = -returncode if returncode < 0 else None
+    if bubblewrap and 128 < returncode <= 128 + signal.NSIG:
+        signal_number = returncode - 128
+        returncode = -signal_number
+    timed_out = output.timed_out or signal_number == signal.SIGXCPU
+    return SandboxResult(
+        returncode=None if output.killed or timed_out else returncode,
+        stdout=output.stdout.decode("utf-8", errors="replace"),
+        stderr=output.stderr.decode("utf-8", errors="replace"),
+        timed_out=timed_out,
+        wall_time_s=wall_time_s,
+        output_truncated=output.truncated,
+        signal=signal_number,
+    )
+
+
+def read_scratch_report(descriptor: int) -> bytes:
+    """What the scratch check of an ended run reported (nothing when no scratch filled up);
+    closes `descriptor`."""
+    try:
+        os.set_blocking(descriptor, False)
+        return os.read(descriptor, 4096)
+    except BlockingIOError:
+        return b""
+    finally:
+        os.close(descriptor)

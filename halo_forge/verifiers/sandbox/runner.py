@@ -43,10 +43,10 @@ each child its own limits with `ChildConfinement` (`confine.py`).
 The parts, each its own module of this package: `limits` (what a run may use, how it ended,
 rlimits), `isolation` (which protections to use), `wrappers` (the bubblewrap or unshare command
 line), `process` (start and end a run), `cgroups` and `cgroupfs` (the run's groups), `output`
-(reading its output), `confine` (a server's children), `view` (what a run sees of the files),
-`workspace` (a run's throwaway directory), `options` (the options verifiers expose). This
-module runs programs with them and probes, once per process, which protections work here
-(`isolation_report`).
+(reading its output, and the result it makes), `confine` (a server's children), `view` (what a
+run sees of the files), `workspace` (a run's throwaway directory), `options` (the options
+verifiers expose). This module runs programs with them and probes, once per process, which
+protections work here (`isolation_report`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -82,7 +81,12 @@ from halo_forge.verifiers.sandbox.limits import (
     SandboxResult,
     rlimits_for,
 )
-from halo_forge.verifiers.sandbox.output import CollectedOutput, collect_output, wait_for_exit
+from halo_forge.verifiers.sandbox.output import (
+    collect_output,
+    read_scratch_report,
+    run_result,
+    wait_for_exit,
+)
 from halo_forge.verifiers.sandbox.process import (
     SANDBOX_PATH,
     end_run,
@@ -210,8 +214,13 @@ class Sandbox:
                 output.timed_out = not wait_for_exit(process, deadline)
         finally:
             end_run(process, cgroup)
-            filled = _read_status(status_read) if status_read is not None else b""
-        result = self._result(process.returncode, output, time.monotonic() - started)
+            filled = read_scratch_report(status_read) if status_read is not None else b""
+        result = run_result(
+            process.returncode,
+            output,
+            time.monotonic() - started,
+            bubblewrap=self.isolation.network == BUBBLEWRAP,
+        )
         if filled:
             result.disk_limit_reached_mb = limits.disk_limit_mb
         return result
@@ -334,24 +343,6 @@ class Sandbox:
         if self._runs_as_nobody and os.geteuid() == 0:
             os.chown(path, NOBODY_UID, NOBODY_UID)
 
-    def _result(
-        self, returncode: int, output: CollectedOutput, wall_time_s: float
-    ) -> SandboxResult:
-        signal_number = -returncode if returncode < 0 else None
-        if self.isolation.network == BUBBLEWRAP and 128 < returncode <= 128 + signal.NSIG:
-            signal_number = returncode - 128  # bubblewrap reports a signal death as 128 + N
-            returncode = -signal_number  # as subprocess reports it without a wrapper
-        timed_out = output.timed_out or signal_number == signal.SIGXCPU
-        return SandboxResult(
-            returncode=None if output.killed or timed_out else returncode,
-            stdout=output.stdout.decode("utf-8", errors="replace"),
-            stderr=output.stderr.decode("utf-8", errors="replace"),
-            timed_out=timed_out,
-            wall_time_s=wall_time_s,
-            output_truncated=output.truncated,
-            signal=signal_number,
-        )
-
 
 def run_sandboxed(
     argv: Sequence[str],
@@ -374,17 +365,6 @@ def probe_isolation(*, use_cgroups: bool = True) -> IsolationReport:
     `use_cgroups=False` reports the fallback used where no cgroup is writable.
     """
     return strongest_isolation(_runs_under, use_cgroups=use_cgroups)
-
-
-def _read_status(descriptor: int) -> bytes:
-    """What the scratch check of an ended run reported (nothing when no scratch filled up)."""
-    try:
-        os.set_blocking(descriptor, False)
-        return os.read(descriptor, 4096)
-    except BlockingIOError:
-        return b""
-    finally:
-        os.close(descriptor)
 
 
 def _runs_under(report: IsolationReport) -> bool:
