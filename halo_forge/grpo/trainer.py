@@ -45,7 +45,12 @@ from halo_forge.grpo.callbacks import GRPOLogCallback
 from halo_forge.grpo.plots import plot_grpo_log
 from halo_forge.grpo.prompts import prompt_dataset
 from halo_forge.models.device import bf16_supported, resolve_device
-from halo_forge.models.loading import FINAL_MODEL_DIR, load_model, peft_deprecations_silenced
+from halo_forge.models.loading import (
+    FINAL_MODEL_DIR,
+    load_model,
+    peft_deprecations_silenced,
+    start_model,
+)
 from halo_forge.models.lora import save_model, trainable_model
 from halo_forge.paths import TENSORBOARD_DIR, TRAINING_LOG_FILE
 from halo_forge.raft.cycle import prompt_records
@@ -186,13 +191,9 @@ class GRPORunner:
         force: bool = False,
     ) -> None:
         self.config = config or GRPOConfig()
-        start = sft_checkpoint or model or self.config.sft_checkpoint or self.config.model
-        if start is None:
-            raise ConfigError(
-                "no model to start from: pass sft_checkpoint=... (--checkpoint) or model=... "
-                "(--model), or set sft_checkpoint/model in the config"
-            )
-        self.start_model = str(start)
+        self.start_model = start_model(
+            sft_checkpoint, model, self.config.sft_checkpoint, self.config.model
+        )
         self.output_dir = Path(output_dir or self.config.output_dir)
         self.verifier = verifier
         self.device = device

@@ -52,7 +52,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from halo_forge.errors import ModelError
+from halo_forge.errors import ConfigError, ModelError
 from halo_forge.models.device import resolve_device, resolve_dtype
 from halo_forge.models.tiny import (
     TINY_MODEL_NAME,
@@ -352,3 +352,15 @@ def peft_deprecations_silenced() -> Iterator[None]:
             "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
         )
         yield
+
+
+def start_model(*candidates: str | None) -> str:
+    """The model a training run starts from: the first of `candidates` that is given (the
+    caller's checkpoint and model, then the config's), or a ConfigError that says how to give one."""
+    for candidate in candidates:
+        if candidate:
+            return str(candidate)
+    raise ConfigError(
+        "no model to start from: pass sft_checkpoint=... (--checkpoint) or model=... "
+        "(--model), or set sft_checkpoint/model in the config"
+    )

@@ -29,9 +29,8 @@ from halo_forge.data.jsonl import read_jsonl, write_json, write_jsonl
 from halo_forge.data.records import PromptRecord
 from halo_forge.data.templates import format_prompt
 from halo_forge.distributed import barrier, is_main_process
-from halo_forge.errors import ConfigError
 from halo_forge.generation.base import Sampler
-from halo_forge.models.loading import load_tokenizer
+from halo_forge.models.loading import load_tokenizer, start_model
 from halo_forge.raft import report
 from halo_forge.raft.cycle import (
     CyclePaths,
@@ -98,13 +97,9 @@ class RAFTTrainer:
         force: bool = False,
     ) -> None:
         self.config = config or RAFTConfig()
-        start = sft_checkpoint or model or self.config.sft_checkpoint or self.config.model
-        if start is None:
-            raise ConfigError(
-                "no model to start from: pass sft_checkpoint=... (--checkpoint) or model=... "
-                "(--model), or set sft_checkpoint/model in the config"
-            )
-        self.start_model = str(start)
+        self.start_model = start_model(
+            sft_checkpoint, model, self.config.sft_checkpoint, self.config.model
+        )
         self.output_dir = Path(output_dir or self.config.output_dir)
         self.verifier = verifier
         self.device = device

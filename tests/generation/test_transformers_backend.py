@@ -7,20 +7,13 @@ import sys
 
 import pytest
 import torch
+from generation.sampling_tasks import SAMPLING_TASKS
 
 from halo_forge.data.templates import format_prompt
 from halo_forge.errors import ConfigError
 from halo_forge.generation import get_sampler, truncate_at_stop
 from halo_forge.generation.transformers_backend import TransformersSampler
 from halo_forge.models import TINY_MODEL_NAME, load_model
-
-TASKS = [
-    "Write a C function that returns the sum of the digits of n.",
-    "Reverse a string.",
-    "Write a Python function `def is_even(n: int) -> bool` that returns True if n is even.",
-    "Count the elements of an array greater than K and print the count.",
-    "Return the n-th Fibonacci number modulo 1000.",
-]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +35,7 @@ def sampler() -> TransformersSampler:
 
 @pytest.fixture(scope="module")
 def prompts(sampler: TransformersSampler) -> list[str]:
-    return [format_prompt(task, template=sampler.tokenizer) for task in TASKS]
+    return [format_prompt(task, template=sampler.tokenizer) for task in SAMPLING_TASKS]
 
 
 @pytest.mark.slow

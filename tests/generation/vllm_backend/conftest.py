@@ -11,16 +11,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from generation.sampling_tasks import SAMPLING_TASKS
 
 collect_ignore_glob = [] if importlib.util.find_spec("vllm") else ["test_*.py"]
-
-TASKS = [
-    "Write a C function that returns the sum of the digits of n.",
-    "Reverse a string.",
-    "Write a Python function `def is_even(n: int) -> bool` that returns True if n is even.",
-    "Count the elements of an array greater than K and print the count.",
-    "Return the n-th Fibonacci number modulo 1000.",
-]
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +29,7 @@ def prompts() -> list[str]:
     from halo_forge.models import TINY_MODEL_NAME, load_tokenizer
 
     tokenizer = load_tokenizer(TINY_MODEL_NAME)
-    return [format_prompt(task, template=tokenizer) for task in TASKS]
+    return [format_prompt(task, template=tokenizer) for task in SAMPLING_TASKS]
 
 
 @pytest.fixture(scope="session")
