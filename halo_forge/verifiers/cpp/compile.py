@@ -89,7 +89,8 @@ from halo_forge.verifiers.cpp.toolsets import (
 )
 from halo_forge.verifiers.extract import fenced_blocks
 from halo_forge.verifiers.registry import register_verifier, validate_options
-from halo_forge.verifiers.sandbox import Sandbox, SandboxLimits, SandboxResult, Workspace
+from halo_forge.verifiers.sandbox import SandboxLimits, SandboxResult, Workspace
+from halo_forge.verifiers.sandbox.run_pool import RunServerPool
 
 
 class CompileVerifier(Verifier):
@@ -106,16 +107,16 @@ class CompileVerifier(Verifier):
         self.options = validate_options(self.options_model, options, owner=type(self).__name__)
         super().__init__(max_workers=self.options.max_workers, use_cache=self.options.use_cache)
         self.toolsets = Toolsets(self.toolchain, self.options, self.max_workers)
-        # Programs run in a sandbox of their own, which cannot reach the PCH directories, and
-        # write only a capped scratch that ends with each run.
-        self._run_sandbox = Sandbox(
+        # Programs run on warm run servers (one per worker), in a sandbox of their own that
+        # cannot reach the PCH directories, each run in an empty capped scratch of its own.
+        self._runs = RunServerPool(
+            self.max_workers,
             SandboxLimits(
                 wall_timeout_s=self.options.run_timeout,
                 memory_limit_mb=self.options.memory_limit_mb,
                 disk_limit_mb=self.options.disk_limit_mb,
             ),
             readable_paths=self.options.expose_paths,
-            keep_writes=False,
         )
         if self.options.language is not None or self.options.compiler is not None:
             # Every sample needs this compiler: a missing one fails now, before any is scored.
@@ -277,8 +278,9 @@ class CompileVerifier(Verifier):
         self, workspace: Workspace, context: dict[str, Any], metadata: dict[str, Any]
     ) -> VerifyResult:
         cases = cases_from_context(context, self.options.stdin_input, self.options.expected_output)
-        argv = [f"./{self._binary_name}"]
-        return verify_runs(self._run_sandbox, workspace.path, argv, cases, metadata)
+        name = self._binary_name
+        with self._runs.session({name: (workspace.path / name).read_bytes()}) as runner:
+            return verify_runs(runner, workspace.path, [f"./{name}"], cases, metadata)
 
     @property
     def _binary_name(self) -> str:

@@ -7,8 +7,10 @@ logging, subprocess or random: their fork hooks (`os.register_at_fork`) run in e
 tripled the cost of a fork. The server imports the harness and the modules it is told to
 preload, then answers requests one at a time:
 
-    stdin:  one JSON request per line   {"mode": ..., "code": ..., "limits": {...}, ...}
-    stdout: one JSON response per line  {"records": [[kind, index, message], ...], ...}
+    request:  one JSON line   {"mode": ..., "code": ..., "limits": {...}, ...}
+    response: one JSON line   {"records": [[kind, index, message], ...], ...}
+
+on a socket that only the server holds (`sandbox.channel`).
 
 Per request it compiles the program and its tests (trusted code, before the fork), makes the
 sample's empty directory and three channels (a report pipe, a memory file for the token, a pipe
@@ -56,9 +58,10 @@ from halo_forge.verifiers.python.report_channel import (
     wait_for_records,
 )
 from halo_forge.verifiers.python.tests_process import TestsProcess
-from halo_forge.verifiers.python.writable_places import WritablePlaces
+from halo_forge.verifiers.sandbox import channel
 from halo_forge.verifiers.sandbox.confine import ChildConfinement
 from halo_forge.verifiers.sandbox.limits import SandboxLimits
+from halo_forge.verifiers.sandbox.writable_places import WritablePlaces, fresh_directory
 
 _CAPTURE_BYTES_DEFAULT = 1_000_000
 _COLLECT_EVERY = 1000
@@ -240,19 +243,23 @@ class SampleRunner:
 
 
 def serve(
-    scratch_parent: str, writable_roots: list[str], capped_roots: list[str], preload: list[str]
+    channel_path: str,
+    scratch_parent: str,
+    writable_roots: list[str],
+    capped_roots: list[str],
+    preload: list[str],
 ) -> None:
-    """Answer requests from stdin on stdout until stdin closes.
+    """Answer requests on the channel until the client closes it.
 
-    `scratch_parent`: where the samples' throwaway directories go; `writable_roots`: the
+    `channel_path`: the client's socket (`sandbox.channel`); `scratch_parent`: where the samples' throwaway directories go; `writable_roots`: the
     directories a sample can write besides; `capped_roots`: those that are tmpfs of the disk
     limit (see `SampleRunner`). The garbage collector is off
     in this process and back on in each child: its objects are frozen before each fork, so
     that children's collections do not write to (and so copy) the pages they sit on; a full
     collection runs every `_COLLECT_EVERY` samples (`SampleRunner.run`).
     """
-    requests = os.fdopen(os.dup(0), "rb")
-    responses = os.dup(1)
+    connection = channel.connect(channel_path)
+    requests = connection.makefile("rb")
     null = os.open(os.devnull, os.O_RDWR)
     for descriptor in (0, 1):  # stray prints (ours or a child's) must never reach the protocol
         os.dup2(null, descriptor)
@@ -260,13 +267,11 @@ def serve(
     for module in preload:
         __import__(module)
     gc.disable()
-    scratch = _fresh_directory(scratch_parent, "fork-server-")
+    scratch = fresh_directory(scratch_parent, "fork-server-")
     runner = SampleRunner(scratch, writable_roots, capped_roots)
 
     def send(message: dict[str, Any]) -> None:
-        data = (json.dumps(message) + "\n").encode()
-        while data:
-            data = data[os.write(responses, data) :]
+        connection.sendall((json.dumps(message) + "\n").encode())
 
     send({"ready": True, "modules": sorted(sys.modules)})
     while True:
@@ -294,18 +299,3 @@ def _forget_the_tests(request: dict[str, Any], compiled: CompiledSample) -> None
     request.clear()
     compiled.steps = ()
     compiled.declared = ()
-
-
-def _fresh_directory(parent: str, prefix: str) -> str:
-    """A new directory `<parent>/<prefix><pid>-<n>`, private to this user.
-
-    Not `tempfile.mkdtemp`: `tempfile` imports `random`, whose fork hook reseeds every child.
-    """
-    for number in range(1000):
-        path = f"{parent}/{prefix}{os.getpid()}-{number}"
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"no free directory name {prefix}* under {parent}")

@@ -200,6 +200,42 @@ def test_exit_and_signal_tricks_are_not_paid(gcc: GCCVerifier, language: str, tr
     assert_honest_still_passes(gcc, language)  # the verifier, and its sandbox, still work
 
 
+#: A run server's answer to a run that printed "5": the reply a program would forge.
+FORGED_REPLY = (
+    '{"status": 0, "timed_out": false, "output_truncated": false, "wall_time_s": 0.001, '
+    '"stdout_bytes": 2, "stderr_bytes": 0}\n5\n'
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_program_cannot_answer_for_the_process_that_runs_it(
+    gcc: GCCVerifier, language: str
+) -> None:
+    """Programs run beside a warm server of the same user: writing a forged reply into any
+    descriptor of any process that it can open under /proc or take with `pidfd_getfd` must
+    not pay."""
+    source = (
+        "#include <fcntl.h>\n#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\n"
+        "#include <sys/ptrace.h>\n#include <sys/socket.h>\n#include <sys/syscall.h>\n"
+        f"static const char *reply = {literal(FORGED_REPLY)};\n"
+        "static void forge(int out) {\n"
+        "  if (out >= 0) { write(out, reply, strlen(reply)); close(out); } }\n"
+        "int main(void) { char path[64];\n"
+        "  ptrace(PTRACE_ATTACH, getppid(), 0, 0);\n"
+        "  for (int pid = 1; pid < 64; pid++) {\n"
+        "    int process = syscall(SYS_pidfd_open, pid, 0);\n"
+        "    for (int fd = 0; fd < 16; fd++) {\n"
+        '      snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);\n'
+        "      forge(open(path, O_WRONLY | O_NONBLOCK));\n"
+        "      if (process >= 0) forge(syscall(SYS_pidfd_getfd, process, fd, 0)); } }\n"
+        "  return 1; }\n"
+    )
+    result = gcc.verify(fenced(language, source), stdin=SUM_INPUT, expected_output=SUM_OUTPUT)
+    assert_failed(result)
+    assert result.reward == RewardLevel.RUNTIME_FAILURE, result  # its own exit status 1
+    assert_honest_still_passes(gcc, language)
+
+
 #: Where a program might leave an answer for the next sample ($HOME added at run time).
 LEFT_ANSWERS = ["/tmp/answer", "answer", "/dev/shm/answer", "/var/tmp/answer", "/run/answer"]
 

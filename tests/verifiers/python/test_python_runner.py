@@ -71,7 +71,7 @@ def test_two_servers_run_two_samples_at_once() -> None:
 def test_closing_the_pool_ends_its_servers() -> None:
     pool = ForkServerPool(1, LIMITS)
     pool.run(request("pass\n"))
-    server = next(iter(pool._servers))
+    server = next(iter(pool.servers._servers))
     pool.close()
     assert server.process.poll() is not None
     assert passed(pool.run(request("y = 2\n", ["assert y == 2"]))) == [0]  # usable again

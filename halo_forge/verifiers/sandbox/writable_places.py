@@ -1,9 +1,10 @@
-"""The places a fork server's samples can write, put back after each sample.
+"""The places a sandboxed server's runs can write, put back after each run.
 
-A server's samples can write to its own directory and, under bubblewrap, to its private /tmp,
-/run and /dev. `WritablePlaces` records what each held when the server started and, after
+The Python fork servers and the run servers of built programs (`run_server`) hand one
+sandbox to many samples, one at a time. A server's samples can write to its own directory
+and, under bubblewrap, to its private /tmp and /dev/shm. `WritablePlaces` records what each held when the server started and, after
 every sample, removes every path that was not there then (`restore`), so that the next sample
-finds no file of the last one's. Standard library only: this runs in the small fork server.
+finds no file of the last one's. Standard library only: this runs in the small servers.
 """
 
 from __future__ import annotations
@@ -68,3 +69,18 @@ def _restore_tree(directory: str, device: int, keep: frozenset[str]) -> None:
                 os.unlink(path)
         except OSError:
             continue
+
+
+def fresh_directory(parent: str, prefix: str) -> str:
+    """A new directory `<parent>/<prefix><pid>-<n>`, private to this user.
+
+    Not `tempfile.mkdtemp`: `tempfile` imports `random`, whose fork hook reseeds every child.
+    """
+    for number in range(1000):
+        path = f"{parent}/{prefix}{os.getpid()}-{number}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free directory name {prefix}* under {parent}")

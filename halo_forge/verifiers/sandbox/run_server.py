@@ -1,0 +1,250 @@
+"""The run server: a sandboxed process that runs built programs, one run at a time.
+
+A run through `Sandbox.run` starts bubblewrap with its namespaces and its minimal root, makes
+the run's cgroups and checks its scratch afterwards: 20-40 ms on the VMs of benchmarks/,
+several times the run of a small program, and a sample with five test cases paid it five
+times. So the compile verifiers keep one server per worker (`run_pool`), started once through
+`Sandbox.spawn` with the same isolation (no network, the minimal view of the file system, its
+own PID and IPC namespaces, capped /tmp and /dev/shm), and the server forks and executes the
+program once per test case. Each run is held as a run of its own:
+
+- its limits are in place before its first instruction: the server puts the child in the
+  children's cgroup (processes, memory) and sets its rlimits (CPU, address space, file size,
+  no core) while the child waits (`ChildConfinement`), then lets it execute the program;
+- stdin comes from a memory file; stdout and stderr are read as they come, each capped, and a
+  stream that passes its cap stops the run;
+- at the deadline, once the program exits, or when it floods its output, everything the run
+  started is killed;
+- it starts in an empty directory holding only the program's files (also HOME and TMPDIR),
+  and afterwards every place it could write goes back to what it held when the server started
+  (`WritablePlaces`): no run finds a file of another's. A capped tmpfs left without a free
+  block is reported as filled (`disk_full`);
+- the program cannot answer for the server: the server talks to its client over a socket only
+  it holds, and it is not dumpable, so a program of the same user can neither trace it, nor
+  read or write its memory, nor take its descriptors (`channel`). A program can still kill or
+  stop the server; the client then reports that run as failed, never as passed.
+
+Protocol, on the channel: a request is one JSON line
+`{"limits": {...}, "argv": [...], "files": [[name, size], ...], "stdin_bytes": n}` followed by
+the files' bytes and then `n` bytes of stdin (`files` null: the last request's files again);
+the response is one JSON line `{"status": ..., "stdout_bytes": ..., "stderr_bytes": ..., ...}`
+followed by the bytes of stdout and stderr.
+
+Standard library only, and none of threading, logging or subprocess, whose fork hooks would
+slow down every fork (see `python.fork_server`, built the same way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import time
+from typing import Any, BinaryIO
+
+from halo_forge.verifiers.sandbox import channel
+from halo_forge.verifiers.sandbox.confine import ChildConfinement
+from halo_forge.verifiers.sandbox.limits import SandboxLimits
+from halo_forge.verifiers.sandbox.writable_places import WritablePlaces, fresh_directory
+
+_READ_CHUNK = 65536
+_EXIT_GRACE_S = 1.0  # after the program exits or is stopped, how long to read what is left
+_EXEC_FAILED = 127
+
+
+class RunServer:
+    """The server's side of each run; what every run shares is made once."""
+
+    def __init__(self, scratch: str, writable_roots: list[str], capped_roots: list[str]) -> None:
+        self.scratch = scratch
+        self.run_directory = f"{scratch}/run"
+        self.capped_roots = capped_roots
+        os.environ["HOME"] = os.environ["TMPDIR"] = self.run_directory
+        self.writable = WritablePlaces(writable_roots)
+        self.confinement: ChildConfinement | None = None
+        self.files: list[tuple[str, bytes]] = []
+        self.runs = 0
+
+    def run(self, request: dict[str, Any], stdin: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+        """One run of the request's program: (header, stdout, stderr)."""
+        limits = SandboxLimits(**request["limits"])
+        if self.confinement is None:
+            self.confinement = ChildConfinement(limits)
+        elif self.confinement.limits != limits:
+            self.confinement.set_limits(limits)
+        self.runs += 1
+        self._make_run_directory()
+        try:
+            header, stdout, stderr = self._fork_and_collect(
+                request["argv"], stdin, limits, self.confinement
+            )
+            if any(os.statvfs(root).f_bavail == 0 for root in self.capped_roots):
+                header["disk_full"] = True
+            return header, stdout, stderr
+        finally:
+            os.chdir(self.scratch)
+            self.writable.restore()
+
+    def _make_run_directory(self) -> None:
+        try:
+            os.mkdir(self.run_directory, 0o700)
+        except FileExistsError:  # the last run's could not be removed: out of the way
+            os.rename(self.run_directory, f"{self.scratch}/abandoned-{self.runs}")
+            os.mkdir(self.run_directory, 0o700)
+        for name, content in self.files:
+            descriptor = os.open(f"{self.run_directory}/{name}", os.O_WRONLY | os.O_CREAT, 0o755)
+            try:
+                _write_all(descriptor, content)
+            finally:
+                os.close(descriptor)
+        os.chdir(self.run_directory)
+
+    def _fork_and_collect(
+        self, argv: list[str], stdin: bytes, limits: SandboxLimits, confinement: ChildConfinement
+    ) -> tuple[dict[str, Any], bytes, bytes]:
+        stdin_fd = os.memfd_create("stdin", 0)
+        _write_all(stdin_fd, stdin)
+        os.lseek(stdin_fd, 0, os.SEEK_SET)
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        go_read, go_write = os.pipe()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # the child: wait to be admitted, then become the program
+            try:
+                os.close(go_write)
+                if os.read(go_read, 1) == b"g":
+                    for source, target in ((stdin_fd, 0), (out_write, 1), (err_write, 2)):
+                        os.dup2(source, target)
+                    confinement.enter()
+                    for number in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them
+                        signal.signal(number, signal.SIG_DFL)
+                    os.execvpe(argv[0], argv, os.environ)
+            except OSError as error:
+                os.write(2, f"cannot run {argv[0]}: {error.strerror}\n".encode())
+            finally:
+                os._exit(_EXEC_FAILED)
+        pidfd = -1
+        try:
+            confinement.admit(pid)
+            pidfd = os.pidfd_open(pid)
+            os.write(go_write, b"g")
+            for descriptor in (stdin_fd, out_write, err_write, go_read, go_write):
+                os.close(descriptor)
+            output = _collect(
+                (out_read, err_read),
+                pidfd,
+                started + limits.wall_timeout_s,
+                limits.max_output_bytes,
+                lambda: confinement.release(pid),
+            )
+        finally:
+            confinement.release(pid)
+            _, status = os.waitpid(pid, 0)
+            for descriptor in (out_read, err_read, pidfd):
+                if descriptor >= 0:
+                    os.close(descriptor)
+        stdout, stderr, truncated, timed_out = output
+        header = {
+            "status": os.waitstatus_to_exitcode(status),
+            "timed_out": timed_out,
+            "output_truncated": truncated,
+            "wall_time_s": time.monotonic() - started,
+            "stdout_bytes": len(stdout),
+            "stderr_bytes": len(stderr),
+        }
+        return header, stdout, stderr
+
+
+def _collect(
+    streams: tuple[int, int], pidfd: int, deadline: float, cap: int, stop: Any
+) -> tuple[bytes, bytes, bool, bool]:
+    """Read both streams until they close: (stdout, stderr, truncated, timed_out).
+
+    `stop()` kills the run: at the deadline, when a stream passes `cap`, and once the program
+    has exited (what it started must not outlive it); reading then goes on for a grace period.
+    """
+    buffers = {descriptor: bytearray() for descriptor in streams}
+    reading = list(streams)
+    exited = truncated = timed_out = stopped = False
+    while reading or not exited:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = not exited
+            stop()
+            break
+        watched = reading if exited else [*reading, pidfd]
+        for descriptor in select.select(watched, [], [], remaining)[0]:
+            if descriptor == pidfd:
+                exited = True
+            else:
+                chunk = os.read(descriptor, _READ_CHUNK)
+                if not chunk:
+                    reading.remove(descriptor)
+                    continue
+                buffer = buffers[descriptor]
+                room = cap - len(buffer)
+                buffer += chunk[:room]
+                truncated = truncated or len(chunk) > room
+        if (exited or truncated) and not stopped:
+            stopped = True
+            stop()
+            deadline = min(deadline, time.monotonic() + _EXIT_GRACE_S)
+            exited = True  # killed: its end is certain, only the pipes are left to read
+    out, err = streams
+    return bytes(buffers[out]), bytes(buffers[err]), truncated, timed_out
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _read_request(
+    requests: BinaryIO,
+) -> tuple[dict[str, Any], list[tuple[str, bytes]] | None, bytes] | None:
+    """The next request, its files (None: the same as before) and its stdin; None at the end."""
+    line = requests.readline()
+    if not line:
+        return None
+    request = json.loads(line)
+    files = None
+    if request.get("files") is not None:
+        files = [(os.path.basename(name), requests.read(size)) for name, size in request["files"]]
+    stdin = requests.read(request.get("stdin_bytes", 0))
+    return request, files, stdin
+
+
+def serve(
+    channel_path: str, scratch_parent: str, writable_roots: list[str], capped_roots: list[str]
+) -> None:
+    """Answer requests on the channel until the client closes it (see the module docstring)."""
+    channel.forbid_tracing()
+    connection = channel.connect(channel_path)
+    requests = connection.makefile("rb")
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1):  # stray output must never reach anyone
+        os.dup2(null, descriptor)
+    os.close(null)
+    scratch = fresh_directory(scratch_parent, "run-server-")
+    server = RunServer(scratch, writable_roots, capped_roots)
+
+    def send(header: dict[str, Any], *payload: bytes) -> None:
+        connection.sendall((json.dumps(header) + "\n").encode() + b"".join(payload))
+
+    send({"ready": True})
+    while True:
+        try:
+            received = _read_request(requests)
+            if received is None:
+                return
+            request, files, stdin = received
+            if files is not None:
+                server.files = files
+            header, stdout, stderr = server.run(request, stdin)
+        except Exception as error:  # the server survives a bad request; the client sees why
+            send({"error": f"{type(error).__name__}: {error}"})
+            continue
+        send(header, stdout, stderr)
