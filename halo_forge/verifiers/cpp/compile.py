@@ -67,6 +67,7 @@ from halo_forge.verifiers.build.results import (
     timeout_result,
 )
 from halo_forge.verifiers.build.testcases import (
+    ProgramRunner,
     carries_run_checks,
     cases_from_context,
     plan_run,
@@ -75,6 +76,7 @@ from halo_forge.verifiers.build.testcases import (
 )
 from halo_forge.verifiers.build.toolchain import COMPILER_ENVIRONMENT, Toolchain
 from halo_forge.verifiers.cpp.options import CompileOptions, MinGWOptions
+from halo_forge.verifiers.cpp.server_build import BuildPlace, ServerBuild
 from halo_forge.verifiers.cpp.toolsets import (
     C_FAMILY_LANGUAGES,
     C_FAMILY_SPELLINGS,
@@ -90,7 +92,8 @@ from halo_forge.verifiers.cpp.toolsets import (
 from halo_forge.verifiers.extract import fenced_blocks
 from halo_forge.verifiers.registry import register_verifier, validate_options
 from halo_forge.verifiers.sandbox import SandboxLimits, SandboxResult, Workspace
-from halo_forge.verifiers.sandbox.run_pool import RunServerPool
+from halo_forge.verifiers.sandbox.run_pool import RunServerPool, RunSession
+from halo_forge.verifiers.sandbox.view import in_the_system
 
 
 class CompileVerifier(Verifier):
@@ -109,6 +112,8 @@ class CompileVerifier(Verifier):
         self.toolsets = Toolsets(self.toolchain, self.options, self.max_workers)
         # Programs run on warm run servers (one per worker), in a sandbox of their own that
         # cannot reach the PCH directories, each run in an empty capped scratch of its own.
+        # Where the compiler is the system's, a sample that runs is compiled there too (one
+        # sandbox start less), reading the PCHs but never writing them.
         self._runs = RunServerPool(
             self.max_workers,
             SandboxLimits(
@@ -116,7 +121,8 @@ class CompileVerifier(Verifier):
                 memory_limit_mb=self.options.memory_limit_mb,
                 disk_limit_mb=self.options.disk_limit_mb,
             ),
-            readable_paths=self.options.expose_paths,
+            readable_paths=(*self.options.expose_paths, *self.toolsets.header_directories()),
+            build_limits=self.toolsets.build_limits(),
         )
         if self.options.language is not None or self.options.compiler is not None:
             # Every sample needs this compiler: a missing one fails now, before any is scored.
@@ -175,6 +181,14 @@ class CompileVerifier(Verifier):
         if not program.strip():
             return no_code_result("C/C++", self.languages, metadata)
         program = with_test_code(program, context)
+        if runs and self.options.binary_cache_dir is None and in_the_system(toolset.compiler):
+            with self._runs.session({}) as session:
+                if isinstance(session, RunSession):  # else no server runs here: below
+                    build = ServerBuild(session, toolset.sandbox.limits, self._binary_name)
+                    failure = self._compile(build, toolset, program, True, metadata)
+                    if failure is not None:
+                        return failure
+                    return self._run_cases(session, Path(), context, metadata)
         builds_binary = runs or self.options.binary_cache_dir is not None
         with toolset.sandbox.workspace() as workspace:
             failure = self._compile(workspace, toolset, program, builds_binary, metadata)
@@ -184,11 +198,13 @@ class CompileVerifier(Verifier):
                 metadata["binary_path"] = self._keep_binary(workspace, toolset, program)
             if not runs:
                 return compiled_result(metadata["warnings"], metadata)
-            return self._run(workspace, context, metadata)
+            name = self._binary_name
+            with self._runs.session({name: (workspace.path / name).read_bytes()}) as runner:
+                return self._run_cases(runner, workspace.path, context, metadata)
 
     def _compile(
         self,
-        workspace: Workspace,
+        workspace: BuildPlace,
         toolset: LanguageToolset,
         program: str,
         builds_binary: bool,
@@ -224,7 +240,7 @@ class CompileVerifier(Verifier):
 
     def _build(
         self,
-        workspace: Workspace,
+        workspace: BuildPlace,
         toolset: LanguageToolset,
         source: str,
         program: str,
@@ -274,13 +290,16 @@ class CompileVerifier(Verifier):
             return timeout_result(self.options.timeout, output, metadata)
         return failure_result(classify_failure(output), output, result.returncode, metadata)
 
-    def _run(
-        self, workspace: Workspace, context: dict[str, Any], metadata: dict[str, Any]
+    def _run_cases(
+        self,
+        runner: ProgramRunner,
+        workdir: Path,
+        context: dict[str, Any],
+        metadata: dict[str, Any],
     ) -> VerifyResult:
         cases = cases_from_context(context, self.options.stdin_input, self.options.expected_output)
-        name = self._binary_name
-        with self._runs.session({name: (workspace.path / name).read_bytes()}) as runner:
-            return verify_runs(runner, workspace.path, [f"./{name}"], cases, metadata)
+        argv = [f"./{self._binary_name}"]
+        return verify_runs(runner, workdir, argv, cases, metadata)
 
     @property
     def _binary_name(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.build.testcases import RUN_CHECK_KEYS
@@ -107,16 +108,28 @@ class Toolsets:
         # Compiles may read the PCH directories (bound into their sandbox, which has a private
         # /tmp); the programs they build run in a sandbox of their own, which cannot reach them.
         sandbox = Sandbox(
-            SandboxLimits(
-                wall_timeout_s=self.options.timeout,
-                memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
-                max_file_size_mb=512,
-                disk_limit_mb=self.options.disk_limit_mb,
-            ),
+            self.build_limits(),
             writable_paths=tuple(pch.directory for pch in headers.values()),
             readable_paths=self.options.expose_paths,
         )
         return LanguageToolset(language, compiler, version, flags, headers, sandbox)
+
+    def build_limits(self) -> SandboxLimits:
+        """The limits of every compile."""
+        return SandboxLimits(
+            wall_timeout_s=self.options.timeout,
+            memory_limit_mb=COMPILER_MEMORY_LIMIT_MB,
+            max_file_size_mb=512,
+            disk_limit_mb=self.options.disk_limit_mb,
+        )
+
+    def header_directories(self) -> list[Path]:
+        """Where this verifier's PCHs live (made now if missing): compiles read them."""
+        if not self.options.precompiled_headers:
+            return []
+        directory = pch_directory()
+        directory.mkdir(parents=True, exist_ok=True)
+        return [directory]
 
     def _header_levels(self, language: str) -> list[str]:
         """Optimisation levels a check of `language` may build at with a PCH (none for C)."""
@@ -138,7 +151,7 @@ class Toolsets:
             identity=[compiler, version, *pch_flags],
             header_language=HEADER_LANGUAGE[language],
             pch_suffix=".pch" if self.toolchain.name == "clang" else ".gch",
-            directory=default_cache_dir() / "pch",
+            directory=pch_directory(),
             build_timeout_s=max(self.options.timeout, 120.0),
         )
 
@@ -183,3 +196,8 @@ class Toolsets:
             if level not in toolset.planned:
                 toolset.planned.add(level)
                 headers.plan(self._batch_programs, self.max_workers)
+
+
+def pch_directory() -> Path:
+    """The directory of every verifier's precompiled headers, under the cache directory."""
+    return default_cache_dir() / "pch"

@@ -24,8 +24,8 @@ import logging
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, replace
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from halo_forge.errors import VerifierError
@@ -74,15 +74,20 @@ class RunServer(SpawnedServer):
         argv: Sequence[str],
         stdin: bytes,
         limits: SandboxLimits,
+        env: Mapping[str, str] | None = None,
+        keep: Sequence[str] = (),
     ) -> SandboxResult | None:
-        """One run of `argv` among `files` (None: those of the last run); None if the server
-        died or did not answer in time."""
+        """One run of `argv` among `files` (None: those of the last run) with `env` added to
+        the environment; the files of `keep` that it writes join the files of the next runs.
+        None if the server died or did not answer in time."""
         started = time.monotonic()
         header = {
             "limits": asdict(limits),
             "argv": list(argv),
             "files": None if files is None else [[name, len(data)] for name, data in files.items()],
             "stdin_bytes": len(stdin),
+            "env": dict(env or {}),
+            "keep": list(keep),
         }
         payload = b"".join(files.values()) if files is not None else b""
         if not self.send((json.dumps(header) + "\n").encode() + payload + stdin):
@@ -108,7 +113,12 @@ class RunServer(SpawnedServer):
 
 
 class RunSession:
-    """One sample's runs on one borrowed server (a `testcases.ProgramRunner`)."""
+    """One sample's runs on one borrowed server (a `testcases.ProgramRunner`).
+
+    The sample's files go to the server with its first run (and again after a server died).
+    `build` makes the session also a compiler's workspace: `write` adds a source file, and a
+    `run` with `keep` (a compile) adds the binary it writes to the files of the next runs.
+    """
 
     def __init__(self, pool: RunServerPool, server: RunServer, files: Mapping[str, bytes]) -> None:
         self.pool = pool
@@ -116,18 +126,31 @@ class RunSession:
         self.files = dict(files)
         self._sent = False
 
-    def run(self, argv: Sequence[str], *, workdir: Path, stdin: str | None = None) -> SandboxResult:
-        """Run `argv` on the sample's files (`workdir` is where they were built; the run
-        happens in an empty directory of the server that holds copies of them)."""
+    def write(self, name: str, content: str | bytes) -> PurePath:
+        """Add a file (utf-8 for text) for the next runs; its path relative to their directory."""
+        self.files[name] = content.encode() if isinstance(content, str) else content
+        self._sent = False
+        return PurePath(name)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        workdir: Path | None = None,
+        stdin: str | None = None,
+        limits: SandboxLimits | None = None,
+        env: Mapping[str, str] | None = None,
+        keep: Sequence[str] = (),
+    ) -> SandboxResult:
+        """Run `argv` on the sample's files in an empty directory of the server that holds
+        copies of them (`workdir`, where a verifier built them, is not needed), held to
+        `limits` (the pool's by default)."""
         if self.server is None:  # the last run's server died: this run gets a new one
             self.server, self._sent = self.pool.servers.borrow(), False
         server = self.server
-        result = server.run(
-            None if self._sent else self.files,
-            argv,
-            (stdin or "").encode(),
-            self.pool.limits,
-        )
+        files = None if self._sent else self.files
+        stdin_bytes = (stdin or "").encode()
+        result = server.run(files, argv, stdin_bytes, limits or self.pool.limits, env, keep)
         self._sent = True
         if result is None:
             reason = server.stderr_tail() or "it stopped answering (killed by the program?)"
@@ -150,7 +173,8 @@ class RunServerPool:
 
     `limits` hold every run (`Sandbox` limits of a run of its own); `readable_paths` are what
     programs may read besides the system (a verifier's `expose_paths`); `isolation`: the
-    protections to use, `isolation_report()` by default.
+    protections to use, `isolation_report()` by default; `build_limits`: the limits of the
+    compiles that sessions run too (`RunSession.write`), which the server must have room for.
     """
 
     def __init__(
@@ -159,10 +183,11 @@ class RunServerPool:
         limits: SandboxLimits,
         readable_paths: Sequence[Path] = (),
         isolation: IsolationReport | None = None,
+        build_limits: SandboxLimits | None = None,
     ) -> None:
         self.limits = limits
         sandbox = Sandbox(
-            server_limits(limits, memory_mb=256, processes=4),
+            server_limits(_largest(limits, build_limits or limits), memory_mb=256, processes=4),
             readable_paths=(_PACKAGE, *readable_paths),
             keep_writes=False,
             isolation=isolation,
@@ -208,3 +233,21 @@ class RunServerPool:
     def close(self) -> None:
         """Kill every server; the pool starts new ones if used again."""
         self.servers.close()
+
+
+def _largest(first: SandboxLimits, second: SandboxLimits) -> SandboxLimits:
+    """Limits that hold either of two kinds of run (what a server must have room for)."""
+    memory = (
+        None
+        if first.memory_limit_mb is None or second.memory_limit_mb is None
+        else max(first.memory_limit_mb, second.memory_limit_mb)
+    )
+    return replace(
+        first,
+        wall_timeout_s=max(first.wall_timeout_s, second.wall_timeout_s),
+        memory_limit_mb=memory,
+        max_processes=max(first.max_processes, second.max_processes),
+        max_file_size_mb=max(first.max_file_size_mb, second.max_file_size_mb),
+        max_output_bytes=max(first.max_output_bytes, second.max_output_bytes),
+        disk_limit_mb=max(first.disk_limit_mb, second.disk_limit_mb),
+    )

@@ -15,7 +15,8 @@ program once per test case. Each run is held as a run of its own:
   stream that passes its cap stops the run;
 - at the deadline, once the program exits, or when it floods its output, everything the run
   started is killed;
-- it starts in an empty directory holding only the program's files (also HOME and TMPDIR),
+- it starts in an empty directory holding only the program's files (also HOME and TMPDIR;
+  a sample's source file and its compiler's output when the server also compiles it),
   and afterwards every place it could write goes back to what it held when the server started
   (`WritablePlaces`): no run finds a file of another's. A capped tmpfs left without a free
   block is reported as filled (`disk_full`);
@@ -25,8 +26,10 @@ program once per test case. Each run is held as a run of its own:
   stop the server; the client then reports that run as failed, never as passed.
 
 Protocol, on the channel: a request is one JSON line
-`{"limits": {...}, "argv": [...], "files": [[name, size], ...], "stdin_bytes": n}` followed by
-the files' bytes and then `n` bytes of stdin (`files` null: the last request's files again);
+`{"limits": {...}, "argv": [...], "files": [[name, size], ...], "stdin_bytes": n, "env": {...},
+"keep": [name, ...]}` followed by the files' bytes and then `n` bytes of stdin (`files` null:
+the last request's files again; `env` adds to the environment; `keep` names files the run
+writes, such as a compiler's output, that join the files of the next runs);
 the response is one JSON line `{"status": ..., "stdout_bytes": ..., "stderr_bytes": ..., ...}`
 followed by the bytes of stdout and stderr.
 
@@ -76,11 +79,13 @@ class RunServer:
         self.runs += 1
         self._make_run_directory()
         try:
+            environment = {**os.environ, **request.get("env", {})}
             header, stdout, stderr = self._fork_and_collect(
-                request["argv"], stdin, limits, self.confinement
+                request["argv"], environment, stdin, limits, self.confinement
             )
             if any(os.statvfs(root).f_bavail == 0 for root in self.capped_roots):
                 header["disk_full"] = True
+            self._keep(request.get("keep", ()))
             return header, stdout, stderr
         finally:
             os.chdir(self.scratch)
@@ -100,8 +105,26 @@ class RunServer:
                 os.close(descriptor)
         os.chdir(self.run_directory)
 
+    def _keep(self, names: list[str]) -> None:
+        """Make the files `names` that the run wrote (a compiler's output) part of the
+        program's files for the next runs."""
+        kept = []
+        for name in names:
+            try:
+                with open(f"{self.run_directory}/{os.path.basename(name)}", "rb") as file:
+                    kept.append((os.path.basename(name), file.read()))
+            except OSError:
+                continue
+        replaced = {name for name, _ in kept}
+        self.files = [entry for entry in self.files if entry[0] not in replaced] + kept
+
     def _fork_and_collect(
-        self, argv: list[str], stdin: bytes, limits: SandboxLimits, confinement: ChildConfinement
+        self,
+        argv: list[str],
+        environment: dict[str, str],
+        stdin: bytes,
+        limits: SandboxLimits,
+        confinement: ChildConfinement,
     ) -> tuple[dict[str, Any], bytes, bytes]:
         stdin_fd = os.memfd_create("stdin", 0)
         _write_all(stdin_fd, stdin)
@@ -120,7 +143,7 @@ class RunServer:
                     confinement.enter()
                     for number in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them
                         signal.signal(number, signal.SIG_DFL)
-                    os.execvpe(argv[0], argv, os.environ)
+                    os.execvpe(argv[0], argv, environment)
             except OSError as error:
                 os.write(2, f"cannot run {argv[0]}: {error.strerror}\n".encode())
             finally:

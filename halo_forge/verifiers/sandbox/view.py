@@ -136,6 +136,14 @@ def installation_of(program: str) -> list[Path]:
     return found
 
 
+def in_the_system(program: str) -> bool:
+    """Whether every sandbox shows `program` and its installation without naming it: it lies
+    in the system directories (`SYSTEM_ENTRIES`), as given and as resolved."""
+    system = [Path(entry) for entry in SYSTEM_ENTRIES if os.path.isdir(entry)]
+    paths = {Path(program).absolute(), Path(program).resolve()}
+    return all(any(path.is_relative_to(entry) for entry in system) for path in paths)
+
+
 def _holds_private_places(directory: Path) -> bool:
     """Whether `directory` holds the home ($HOME or the account's) or the working directory."""
     private = [Path.home(), Path.cwd()]
