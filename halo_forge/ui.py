@@ -73,8 +73,9 @@ def echo(*objects: object, style: str | None = None) -> None:
         _log_console.file.flush()
 
 
-def progress(transient: bool = False) -> Progress:
-    """A progress bar with count, rate-friendly columns and ETA; disabled when quiet or not a TTY."""
+def progress(transient: bool = False, shown: bool = True) -> Progress:
+    """A progress bar with count, rate-friendly columns and ETA; disabled when quiet, not a
+    TTY or not `shown` (a disabled bar prints nothing at all, not even its last line)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -84,5 +85,5 @@ def progress(transient: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=console(),
         transient=transient,
-        disable=_quiet,
+        disable=_quiet or not shown,
     )

@@ -154,8 +154,8 @@ def _verify_pending(
     if not pending:
         return {}
     samples = [Sample(entry.text, entry.program, entry.context) for entry in pending.values()]
-    with ui.progress(transient=True) as bar:
-        task = bar.add_task("verifying", total=len(samples), visible=show_progress)
+    with ui.progress(transient=True, shown=show_progress) as bar:
+        task = bar.add_task("verifying", total=len(samples))
         fresh = verifier.batch_executor.run(verifier, samples, lambda done: bar.advance(task, done))
     for result in fresh:
         result.metadata["cached"] = False

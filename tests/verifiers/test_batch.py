@@ -161,3 +161,13 @@ def test_empty_batch_returns_nothing(tmp_path: Path) -> None:
     verifier = RecordingVerifier(fingerprint={"v": 1})
     assert run_batch(verifier, [], cache=ResultCache(tmp_path)) == []
     assert verifier.prepared == []
+
+
+def test_a_batch_without_progress_prints_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """GRPO verifies a batch per training step: no line of its own may reach the step logs."""
+    verifier = RecordingVerifier(use_cache=False)
+    run_batch(verifier, ["x = 1", "y = 2"], show_progress=False)
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")

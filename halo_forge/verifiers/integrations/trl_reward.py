@@ -46,8 +46,10 @@ TRL_KEYWORDS = frozenset(
 #: A column holding a sample's whole verification context as a JSON object (or a dict).
 CONTEXT_COLUMN = "verification_context"
 #: Samples per chunk per verifier worker: small enough that a hung chunk loses little work,
-#: large enough that the workers stay busy and identical samples are verified once.
-CHUNK_PER_WORKER = 4
+#: large enough that the workers stay busy and identical samples are verified once. Chunks
+#: run one after another, and the workers that finish a chunk first wait for the rest: a
+#: GRPO step's batch (16 completions on 2 workers) is one chunk, not two.
+CHUNK_PER_WORKER = 8
 #: Seconds a batch may take before its unfinished samples score 0.
 DEFAULT_TIMEOUT_SECONDS = 600.0
 
