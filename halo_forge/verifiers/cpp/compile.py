@@ -128,6 +128,10 @@ class CompileVerifier(Verifier):
             # Every sample needs this compiler: a missing one fails now, before any is scored.
             self.toolsets.get(self.options.language or DEFAULT_LANGUAGE)
 
+    def cleanup(self) -> None:
+        """Stop the run servers (the next sample starts new ones)."""
+        self._runs.close()
+
     def language_of(self, text: str, context: Mapping[str, Any]) -> str:
         """The language a sample compiles as ("c" or "c++"): the `language` option, else the
         context's `language`, else the tag of the answer's first C/C++ code block, else C++."""

@@ -174,3 +174,30 @@ def test_a_session_is_a_program_runner(pool: RunServerPool, program: bytes) -> N
         cases = [TestCase("echo 1\n", "2\n"), TestCase("echo 2\n", "4\n"), TestCase("exit\n")]
         outcome = run_test_cases(session, BUILT[0], ["./prog"], cases)
     assert (outcome.total, outcome.passed, outcome.completed) == (2, 1, 2)
+
+
+def test_a_compile_verifier_builds_and_runs_a_sample_on_one_server_and_stops_it_after() -> None:
+    """A sample with test cases compiles on its run server (no workspace on the host) and its
+    runs use the binary there; leaving the verifier stops the servers."""
+    from halo_forge.verifiers import GCCVerifier
+
+    source = (
+        '#include <stdio.h>\nint main(void) { int a; scanf("%d", &a); printf("%d\\n", 2 * a); }\n'
+    )
+    with GCCVerifier(language="c", use_cache=False, max_workers=1) as verifier:
+        toolset = verifier.toolsets.get("c")
+
+        def no_host_workspace() -> None:
+            raise AssertionError("compiled on the host")
+
+        toolset.sandbox.workspace = no_host_workspace  # type: ignore[method-assign]
+        cases = [
+            {"stdin": "2\n", "expected_output": "4\n"},
+            {"stdin": "5\n", "expected_output": "10\n"},
+        ]
+        result = verifier.verify(source, test_cases=cases)
+        broken = verifier.verify("int main(void) { return }\n", test_cases=cases)
+        [server] = verifier._runs.servers._servers
+    assert result.success and result.metadata["test_cases_passed"] == 2, result
+    assert broken.stage == "compile" and broken.reward == 0.0, broken
+    assert server.process.poll() is not None
