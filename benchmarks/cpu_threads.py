@@ -1,7 +1,7 @@
 """Torch intra-op threads for the demo's embedded model: SFT and sampling at 1 vs 2 threads.
 
-The demo runs `builtin:tiny-coder` on one thread (`halo_forge/demo/settings.py:cpu_threads`),
-because on a busy 2-core machine a second thread mostly waits for the first. This measures what
+The demo samples with `builtin:tiny-coder` on one thread and trains it on two
+(`halo_forge/demo/settings.py`: `cpu_threads`, `training_threads`). This measures what
 that choice costs and saves, on the demo's own data and SFT model:
 - SFT: the demo's SFT config (`sft_config`) for `--sft-epochs` epochs on a run's `data/sft.jsonl`;
 - sampling: `--count` RAFT prompts x 2 samples at T=1.0, 32 prompts per call, with the run's
@@ -12,6 +12,10 @@ core busy with a spinning process during the measurement, as a second job on the
 
     .venv/bin/python benchmarks/cpu_threads.py --run runs/demo --repeats 3
     .venv/bin/python benchmarks/cpu_threads.py --run runs/demo --repeats 3 --busy
+
+OpenMP's idle threads spin by default; `OMP_WAIT_POLICY=PASSIVE` in the environment (what the
+demo command sets) makes them sleep, which decides how a second thread fares beside a busy
+process: measure both ways.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def sft_seconds(run: Path, epochs: float, threads: int) -> float:
     import torch
 
     from halo_forge.demo.pipeline import DemoPaths, DemoRun, sft_config
+    from halo_forge.demo.settings import load_preset
     from halo_forge.training.sft import run_sft
 
     torch.set_num_threads(threads)
@@ -45,7 +50,7 @@ def sft_seconds(run: Path, epochs: float, threads: int) -> float:
         output = Path(scratch)
         (output / "data").mkdir()
         (output / "data" / "sft.jsonl").write_bytes((run / "data" / "sft.jsonl").read_bytes())
-        config = sft_config(DemoRun(output=output), DemoPaths(output))
+        config = sft_config(DemoRun(output=output, settings=load_preset()), DemoPaths(output))
         training = config.training.model_copy(update={"num_train_epochs": epochs})
         started = time.perf_counter()
         run_sft(config.model_copy(update={"training": training}))

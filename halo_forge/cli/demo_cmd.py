@@ -7,6 +7,7 @@ below override its keys.
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -75,6 +76,9 @@ def demo(
     ),
 ) -> None:
     """Run the whole pipeline end to end and print what RAFT (or GRPO) changed on held-out prompts."""
+    # Idle OpenMP threads sleep instead of spinning: on a shared machine a spinning thread
+    # that lost its core stalls every step (read when torch loads, so before the import).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from halo_forge.demo import DemoRun, load_preset, run_demo
 
     options = {

@@ -104,6 +104,14 @@ class TrainingSection(Section):
     dataloader_pin_memory: bool = Field(
         True, description="Set false on unified-memory APUs (Strix Halo)."
     )
+    cpu_threads: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "torch intra-op threads while training on the CPU, restored afterwards (sampling "
+            "keeps the process's setting); null keeps the process's setting."
+        ),
+    )
     report_to: list[ReportTarget] = Field(
         default_factory=lambda: ["tensorboard"], description=REPORT_TO_DESCRIPTION
     )

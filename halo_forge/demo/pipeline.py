@@ -64,7 +64,7 @@ from halo_forge.data.builtin_tasks import BUILTIN_SUITES, generate_tasks
 from halo_forge.data.converters import builtin_task
 from halo_forge.data.jsonl import read_jsonl, write_jsonl
 from halo_forge.demo.report import describe_change
-from halo_forge.demo.settings import DemoSettings, cpu_threads, uses_lora
+from halo_forge.demo.settings import DemoSettings, cpu_threads, training_threads, uses_lora
 from halo_forge.demo.split import split_by_prompt
 from halo_forge.training.sft import FINAL_MODEL_DIR, run_sft
 
@@ -190,6 +190,7 @@ def sft_config(run: DemoRun, paths: DemoPaths) -> SFTConfig:
             gradient_accumulation_steps=1,
             learning_rate=settings.sft_learning_rate,
             seed=settings.seed,
+            cpu_threads=training_threads(settings.model),
         ),
         lora=LoRASection(enabled=uses_lora(settings.model)),
         output=SFTOutputSection(dir=str(paths.sft_dir), save_steps=10_000, logging_steps=10),
@@ -230,6 +231,7 @@ def raft_config(run: DemoRun, paths: DemoPaths) -> RAFTConfig:
             per_device_train_batch_size=settings.raft_batch_size,
             gradient_accumulation_steps=1,
             learning_rate=settings.raft_learning_rate,
+            cpu_threads=training_threads(settings.model),
         ),
         verifier=run.verifier(),
     )

@@ -11,6 +11,7 @@ they do for `raft train`. The same settings drive a real model on a GPU
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,11 +118,25 @@ def uses_lora(model: str) -> bool:
 
 
 def cpu_threads(model: str) -> int | None:
-    """Intra-op threads for the embedded model (1); None keeps torch's default for others.
+    """Intra-op threads for the embedded model's sampling (1); None keeps torch's default for
+    others.
 
-    The embedded model's matrices are so small that a second thread mostly synchronises: on an
-    idle 2-core machine two threads make SFT 1.8x and sampling 1.6x as fast, but with one other
-    busy process they make them 4x and 14x slower (`benchmarks/cpu_threads.py`). One thread
-    bounds the demo's time on a shared machine.
+    The embedded model's matrices are so small that a second thread mostly synchronises: with
+    OpenMP's threads sleeping when idle (`OMP_WAIT_POLICY=PASSIVE`, which the demo command
+    sets), two threads sample no faster than one on an idle 2-core machine (0.97x) and slower
+    beside a busy process (0.79x); with spinning threads, torch's default, 1.6x as fast idle
+    but 14x slower beside a busy process (`benchmarks/cpu_threads.py`). One thread bounds the
+    demo's time on a shared machine.
     """
     return 1 if model == TINY_MODEL_NAME else None
+
+
+def training_threads(model: str) -> int | None:
+    """Intra-op threads while the embedded model trains (SFT, RAFT cycles): two where the
+    machine has them; None keeps the process's setting for other models.
+
+    Training's larger matrices do use a second thread: with sleeping OpenMP threads, SFT ran
+    1.5x as fast on two threads on an idle 2-core machine, and 0.89x beside a busy process
+    (`benchmarks/cpu_threads.py`), a bounded loss for a large gain.
+    """
+    return min(2, os.cpu_count() or 1) if model == TINY_MODEL_NAME else None

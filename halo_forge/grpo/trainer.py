@@ -55,7 +55,11 @@ from halo_forge.models.lora import save_model, trainable_model
 from halo_forge.paths import TENSORBOARD_DIR, TRAINING_LOG_FILE
 from halo_forge.raft.cycle import prompt_records
 from halo_forge.raft.fingerprint import check_fingerprint, verifier_identity
-from halo_forge.training.hf_trainer import SaveAndStopOnRequest, checkpointing_arguments
+from halo_forge.training.hf_trainer import (
+    SaveAndStopOnRequest,
+    checkpointing_arguments,
+    cpu_threads_while,
+)
 from halo_forge.training.interrupt import StopRequest, TrainingInterrupted
 from halo_forge.verifiers.base import Verifier
 from halo_forge.verifiers.integrations.trl_reward import VerifierReward
@@ -72,6 +76,7 @@ _NOT_FINGERPRINTED = (
     "grpo.reward_timeout",
     "training.dataloader_num_workers",
     "training.dataloader_pin_memory",
+    "training.cpu_threads",
     "training.report_to",
     "training.save_steps",
     "training.save_total_limit",
@@ -305,7 +310,9 @@ class GRPORunner:
                 f"each, {completions_per_step(self.config)} completions per step"
             )
             start = time.perf_counter()
-            outcome = trainer.train(resume_from_checkpoint=resume)
+            threads = self.config.training.cpu_threads if arguments.use_cpu else None
+            with cpu_threads_while(threads):  # GRPO samples inside its training loop
+                outcome = trainer.train(resume_from_checkpoint=resume)
             seconds = time.perf_counter() - start
         state = trainer.state
         if stop.requested and state.global_step < state.max_steps:

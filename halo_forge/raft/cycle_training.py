@@ -88,6 +88,7 @@ def _train(
         dataloader_pin_memory=training.dataloader_pin_memory,
         report_to=training.report_to,
         lora=lora,
+        cpu_threads=training.cpu_threads,
     )
     timing = {
         "training_seconds": time.perf_counter() - start,

@@ -37,6 +37,7 @@ _NOT_FINGERPRINTED = (
     "raft.num_cycles",
     "training.dataloader_num_workers",
     "training.dataloader_pin_memory",
+    "training.cpu_threads",
     "training.report_to",
 )
 

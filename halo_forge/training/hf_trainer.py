@@ -22,10 +22,12 @@ the threshold.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,7 @@ class TrainingOptions:
     early_stopping_patience: int | None = None
     early_stopping_threshold: float = 0.0
     use_cpu: bool = False
+    cpu_threads: int | None = None  # torch threads while training on the CPU; None: as is
     report_to: tuple[str, ...] = ("tensorboard",)  # tensorboard, wandb, or none
 
 
@@ -156,6 +159,22 @@ def training_arguments(
     )
 
 
+@contextlib.contextmanager
+def cpu_threads_while(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to `threads` inside the block (None: unchanged), restored
+    after: a process may sample on one thread and train on more (`benchmarks/cpu_threads.py`:
+    on the demo's model a second thread speeds training up far more than sampling)."""
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_trainer(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -205,7 +224,8 @@ def run_trainer(
     tied_weights_filter = TiedWeightsWarningFilter(model)
     trainer_logger.addFilter(tied_weights_filter)
     try:
-        result = trainer.train(resume_from_checkpoint=resume_from)
+        with cpu_threads_while(options.cpu_threads if options.use_cpu else None):
+            result = trainer.train(resume_from_checkpoint=resume_from)
     finally:
         trainer_logger.removeFilter(tied_weights_filter)
     if stop is not None and stop.requested and trainer.state.global_step < trainer.state.max_steps:

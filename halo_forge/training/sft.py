@@ -155,6 +155,7 @@ def training_options(config: SFTConfig, device: str | None = None) -> TrainingOp
         early_stopping_patience=config.early_stopping.patience,
         early_stopping_threshold=config.early_stopping.threshold,
         use_cpu=chosen_device.type == "cpu",
+        cpu_threads=training.cpu_threads,
         report_to=tuple(training.report_to),
     )
 
@@ -330,6 +331,7 @@ def train_on_records(
     dataloader_pin_memory: bool = True,
     lora: LoRASection | None = None,
     report_to: Sequence[str] = ("tensorboard",),
+    cpu_threads: int | None = None,
 ) -> SFTResult:
     """Train a loaded model onward on `records` and save it to `output_dir/final_model/`.
 
@@ -337,7 +339,7 @@ def train_on_records(
     training that adapter and a full model gets a new one; with it disabled every weight
     trains (`trainable_model`). The learning rate is constant with no warmup, and there is no
     validation split and no intermediate checkpoint. Records are SFT records or dicts in one
-    of their shapes; `report_to` is the config's `training.report_to`.
+    of their shapes; `report_to` and `cpu_threads` are the config's `training` keys.
     """
     typed = [_as_record(record, index) for index, record in enumerate(records)]
     chosen_device = resolve_device(device)
@@ -353,6 +355,7 @@ def train_on_records(
         use_cpu=chosen_device.type == "cpu",
         dataloader_num_workers=dataloader_num_workers,
         dataloader_pin_memory=dataloader_pin_memory,
+        cpu_threads=cpu_threads,
         report_to=tuple(report_to),
     )
     set_seed(seed)

@@ -354,3 +354,37 @@ def test_loading_the_best_checkpoint_of_a_tied_model_raises_no_false_alarm(
     assert not [message for message in recorder.messages if MISSING_KEYS_WARNING in message]
     trained = AutoModelForCausalLM.from_pretrained(result.final_model_dir)
     assert trained.lm_head.weight is trained.model.embed_tokens.weight
+
+
+def test_training_runs_on_its_own_cpu_threads_and_gives_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`training.cpu_threads` holds while the trainer steps and the process's setting is back
+    afterwards, for the sampling that follows."""
+    from transformers import Trainer
+
+    seen: list[int] = []
+    training_step = Trainer.training_step
+
+    def watched_step(self: Trainer, *args: Any, **kwargs: Any) -> Any:
+        seen.append(torch.get_num_threads())
+        return training_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "training_step", watched_step)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_sft(
+            _config(
+                tmp_path, records=8, **{"training.num_train_epochs": 1, "training.cpu_threads": 2}
+            )
+        )
+        assert seen and set(seen) == {2}
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpu_threads_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cpu_threads"):
+        _config(tmp_path, **{"training.cpu_threads": 0})
