@@ -51,7 +51,8 @@ def sft_seconds(run: Path, epochs: float, threads: int) -> float:
         (output / "data").mkdir()
         (output / "data" / "sft.jsonl").write_bytes((run / "data" / "sft.jsonl").read_bytes())
         config = sft_config(DemoRun(output=output, settings=load_preset()), DemoPaths(output))
-        training = config.training.model_copy(update={"num_train_epochs": epochs})
+        update = {"num_train_epochs": epochs, "cpu_threads": threads}
+        training = config.training.model_copy(update=update)
         started = time.perf_counter()
         run_sft(config.model_copy(update={"training": training}))
         return time.perf_counter() - started

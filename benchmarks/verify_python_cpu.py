@@ -4,7 +4,9 @@ Samples/s on a shared machine move with the load; CPU time per sample does not. 
 puts itself in a fresh cpuacct cgroup (cgroup v1, as root), so the count covers the verifier
 process, its sandboxed fork servers and every child they fork, then verifies the samples of
 `verify_python.py` (reference solutions plus wrong-body variants) on warm servers `--repeats`
-times, and runs the naive baseline (one `python3` per sample) once:
+times, runs the naive baseline (one `python3` per sample) once, and the floor: the same program
+and tests executed with a bare in-process `exec` (no isolation at all; a wrong sample's
+exception caught), whose CPU per sample the isolation's cost is measured against:
 
     .venv/bin/python benchmarks/verify_python_cpu.py --workers 2 --repeats 3
 """
@@ -12,6 +14,7 @@ times, and runs the naive baseline (one `python3` per sample) once:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -39,6 +42,17 @@ def remove_when_empty(group: Path) -> None:
         except OSError:
             time.sleep(0.05)
     print(f"could not remove {group}: a process is still in it", file=sys.stderr)
+
+
+def bare_exec_ms(codes: list[str], tests: list[str]) -> float:
+    """CPU ms per sample of `exec(program + tests + test_solution())` in this process: the
+    floor, on the data set's own solutions and their variants (never on model output)."""
+    started = time.process_time()
+    for code, test in zip(codes, tests, strict=True):
+        namespace: dict[str, object] = {"__name__": "__main__"}
+        with contextlib.suppress(Exception):  # a wrong sample fails its asserts: its verdict
+            exec(compile(f"{code}\n{test}\ntest_solution()\n", "<sample>", "exec"), namespace)
+    return (time.process_time() - started) / len(codes) * 1000
 
 
 def main() -> int:
@@ -77,11 +91,14 @@ def main() -> int:
     finally:
         (CPUACCT / "cgroup.procs").write_text(str(os.getpid()))
         remove_when_empty(group)
+    bare = statistics.median(bare_exec_ms(codes, tests) for _ in range(args.repeats))
     median = statistics.median(warm)
     print(f"{len(codes)} samples, {args.workers} workers")
     print(f"warm servers: {median:.2f} ms CPU per sample (median of {[round(w, 2) for w in warm]})")
     print(f"naive:        {naive:.2f} ms CPU per sample")
     print(f"ratio:        {naive / median:.1f}x")
+    print(f"bare exec:    {bare:.2f} ms CPU per sample (no isolation)")
+    print(f"isolation:    {median - bare:.2f} ms CPU per sample above bare exec")
     return 0
 
 
