@@ -26,7 +26,7 @@ of the workload itself.
 
     .venv/bin/python benchmarks/verify_compile_run.py --workers 2 --repeats 3
     .venv/bin/python benchmarks/verify_compile_run.py --references-only --repeats 3
-    .venv/bin/python benchmarks/verify_compile_run.py --optimization -O0 --repeats 3
+    .venv/bin/python benchmarks/verify_compile_run.py --optimization=-O0 --repeats 3
     .venv/bin/python benchmarks/verify_compile_run.py --tasks 40 --repeats 1   # a quick look
 """
 
