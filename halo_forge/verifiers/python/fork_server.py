@@ -59,9 +59,9 @@ from halo_forge.verifiers.python.report_channel import (
 )
 from halo_forge.verifiers.python.tests_process import TestsProcess
 from halo_forge.verifiers.sandbox import channel
-from halo_forge.verifiers.sandbox.confine import ChildConfinement
+from halo_forge.verifiers.sandbox.confine import ChildConfinement, confinement_for
 from halo_forge.verifiers.sandbox.limits import SandboxLimits
-from halo_forge.verifiers.sandbox.writable_places import WritablePlaces, fresh_directory
+from halo_forge.verifiers.sandbox.writable_places import Scratch, fresh_directory
 
 _CAPTURE_BYTES_DEFAULT = 1_000_000
 _COLLECT_EVERY = 1000
@@ -89,50 +89,32 @@ class SampleRunner:
     """
 
     def __init__(self, scratch: str, writable_roots: list[str], capped_roots: list[str]) -> None:
-        self.scratch = scratch
-        self.capped_roots = capped_roots
-        self.sample_directory = f"{scratch}/sample"
-        os.environ["HOME"] = os.environ["TMPDIR"] = self.sample_directory
+        self.scratch = Scratch(scratch, "sample", writable_roots, capped_roots)
         tempfile = sys.modules.get("tempfile")  # loaded by a preloaded module, maybe
         if tempfile is not None:
             tempfile.tempdir = None  # recomputed from TMPDIR on next use
         self.null = os.open(os.devnull, os.O_RDWR)
         self.confinement: ChildConfinement | None = None
-        self.samples = 0
-        self.writable = WritablePlaces(writable_roots)
         self.tests = TestsProcess(scratch)
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fork a confined child for one request and return its authenticated records."""
         limits = SandboxLimits(**request["limits"])
-        if self.confinement is None:
-            self.confinement = ChildConfinement(limits)
-        elif self.confinement.limits != limits:
-            self.confinement.set_limits(limits)
-        self.samples += 1
-        if self.samples % _COLLECT_EVERY == 0:
+        self.confinement = confinement_for(self.confinement, limits)
+        self.scratch.enter()
+        if self.scratch.uses % _COLLECT_EVERY == 0:
             gc.unfreeze()  # collect what the frozen generation has gathered since the last time
             gc.collect()
-        self._make_sample_directory()
         opened: set[int] = set()  # this sample's descriptors, closed whatever happens
         try:
             response = self._fork_and_collect(request, limits, self.confinement, opened)
-            if any(os.statvfs(root).f_bavail == 0 for root in self.capped_roots):
+            if self.scratch.filled():
                 response["disk_limit_reached_mb"] = limits.disk_limit_mb
             return response
         finally:
             for descriptor in opened:
                 os.close(descriptor)
-            os.chdir(self.scratch)
-            self.writable.restore()
-
-    def _make_sample_directory(self) -> None:
-        try:
-            os.mkdir(self.sample_directory, 0o700)
-        except FileExistsError:  # the last sample's could not be removed: out of the way
-            os.rename(self.sample_directory, f"{self.scratch}/abandoned-{self.samples}")
-            os.mkdir(self.sample_directory, 0o700)
-        os.chdir(self.sample_directory)
+            self.scratch.leave()
 
     def _fork_and_collect(
         self,

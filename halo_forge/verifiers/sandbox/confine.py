@@ -215,3 +215,13 @@ def _close_inherited_fds(keep_fds: Sequence[int]) -> None:
         os.closerange(start, descriptor)
         start = descriptor + 1
     os.closerange(start, os.sysconf("SC_OPEN_MAX"))
+
+
+def confinement_for(current: ChildConfinement | None, limits: SandboxLimits) -> ChildConfinement:
+    """`current` held to `limits` from the next child on, made at the first request (its
+    cgroup discovery and group are once per server)."""
+    if current is None:
+        return ChildConfinement(limits)
+    if current.limits != limits:
+        current.set_limits(limits)
+    return current

@@ -47,9 +47,9 @@ import time
 from typing import Any, BinaryIO
 
 from halo_forge.verifiers.sandbox import channel
-from halo_forge.verifiers.sandbox.confine import ChildConfinement
+from halo_forge.verifiers.sandbox.confine import ChildConfinement, confinement_for
 from halo_forge.verifiers.sandbox.limits import SandboxLimits
-from halo_forge.verifiers.sandbox.writable_places import WritablePlaces, fresh_directory
+from halo_forge.verifiers.sandbox.writable_places import Scratch, fresh_directory
 
 _READ_CHUNK = 65536
 _EXIT_GRACE_S = 1.0  # after the program exits or is stopped, how long to read what is left
@@ -60,50 +60,32 @@ class RunServer:
     """The server's side of each run; what every run shares is made once."""
 
     def __init__(self, scratch: str, writable_roots: list[str], capped_roots: list[str]) -> None:
-        self.scratch = scratch
-        self.run_directory = f"{scratch}/run"
-        self.capped_roots = capped_roots
-        os.environ["HOME"] = os.environ["TMPDIR"] = self.run_directory
-        self.writable = WritablePlaces(writable_roots)
+        self.scratch = Scratch(scratch, "run", writable_roots, capped_roots)
         self.confinement: ChildConfinement | None = None
         self.files: list[tuple[str, bytes]] = []
-        self.runs = 0
 
     def run(self, request: dict[str, Any], stdin: bytes) -> tuple[dict[str, Any], bytes, bytes]:
         """One run of the request's program: (header, stdout, stderr)."""
         limits = SandboxLimits(**request["limits"])
-        if self.confinement is None:
-            self.confinement = ChildConfinement(limits)
-        elif self.confinement.limits != limits:
-            self.confinement.set_limits(limits)
-        self.runs += 1
-        self._make_run_directory()
+        self.confinement = confinement_for(self.confinement, limits)
+        self.scratch.enter()
         try:
+            for name, content in self.files:
+                descriptor = os.open(name, os.O_WRONLY | os.O_CREAT, 0o755)
+                try:
+                    _write_all(descriptor, content)
+                finally:
+                    os.close(descriptor)
             environment = {**os.environ, **request.get("env", {})}
             header, stdout, stderr = self._fork_and_collect(
                 request["argv"], environment, stdin, limits, self.confinement
             )
-            if any(os.statvfs(root).f_bavail == 0 for root in self.capped_roots):
+            if self.scratch.filled():
                 header["disk_full"] = True
             self._keep(request.get("keep", ()))
             return header, stdout, stderr
         finally:
-            os.chdir(self.scratch)
-            self.writable.restore()
-
-    def _make_run_directory(self) -> None:
-        try:
-            os.mkdir(self.run_directory, 0o700)
-        except FileExistsError:  # the last run's could not be removed: out of the way
-            os.rename(self.run_directory, f"{self.scratch}/abandoned-{self.runs}")
-            os.mkdir(self.run_directory, 0o700)
-        for name, content in self.files:
-            descriptor = os.open(f"{self.run_directory}/{name}", os.O_WRONLY | os.O_CREAT, 0o755)
-            try:
-                _write_all(descriptor, content)
-            finally:
-                os.close(descriptor)
-        os.chdir(self.run_directory)
+            self.scratch.leave()
 
     def _keep(self, names: list[str]) -> None:
         """Make the files `names` that the run wrote (a compiler's output) part of the
@@ -111,7 +93,7 @@ class RunServer:
         kept = []
         for name in names:
             try:
-                with open(f"{self.run_directory}/{os.path.basename(name)}", "rb") as file:
+                with open(os.path.basename(name), "rb") as file:
                     kept.append((os.path.basename(name), file.read()))
             except OSError:
                 continue

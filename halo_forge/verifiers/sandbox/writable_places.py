@@ -71,6 +71,46 @@ def _restore_tree(directory: str, device: int, keep: frozenset[str]) -> None:
             continue
 
 
+class Scratch:
+    """A server's directory for one sample or run at a time, and everything the run may write.
+
+    Each run works in `<scratch>/<name>` (one at a time, so one path serves all), made empty
+    before it (`enter`); HOME and TMPDIR point there once, in the server, and each child
+    inherits them with its working directory. After it (`leave`) every writable place goes
+    back to what it held when the server started; before that, `filled` says whether the run
+    left a capped place (a tmpfs of the disk limit) without a free block.
+    """
+
+    def __init__(
+        self, scratch: str, name: str, writable_roots: list[str], capped_roots: list[str]
+    ) -> None:
+        self.scratch = scratch
+        self.directory = f"{scratch}/{name}"
+        self.capped_roots = capped_roots
+        self.writable = WritablePlaces(writable_roots)
+        self.uses = 0
+        os.environ["HOME"] = os.environ["TMPDIR"] = self.directory
+
+    def enter(self) -> None:
+        """Make the run's empty directory and work in it."""
+        self.uses += 1
+        try:
+            os.mkdir(self.directory, 0o700)
+        except FileExistsError:  # the last run's could not be removed: out of the way
+            os.rename(self.directory, f"{self.scratch}/abandoned-{self.uses}")
+            os.mkdir(self.directory, 0o700)
+        os.chdir(self.directory)
+
+    def filled(self) -> bool:
+        """Whether a capped place has no free block left."""
+        return any(os.statvfs(root).f_bavail == 0 for root in self.capped_roots)
+
+    def leave(self) -> None:
+        """Put every writable place back as it was when the server started."""
+        os.chdir(self.scratch)
+        self.writable.restore()
+
+
 def fresh_directory(parent: str, prefix: str) -> str:
     """A new directory `<parent>/<prefix><pid>-<n>`, private to this user.
 
