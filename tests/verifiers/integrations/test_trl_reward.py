@@ -15,7 +15,7 @@ import pytest
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers import GCCVerifier, MBPPVerifier, Verifier, VerifyResult
 from halo_forge.verifiers.integrations import VerifierReward, completion_text
-from halo_forge.verifiers.integrations.trl_reward import CONTEXT_COLUMN
+from halo_forge.verifiers.integrations.trl_reward import CHUNK_PER_WORKER, CONTEXT_COLUMN
 
 PRINTS_42 = '```c\n#include <stdio.h>\nint main(void) { printf("42\\n"); return 0; }\n```'
 PRINTS_41 = '```c\n#include <stdio.h>\nint main(void) { printf("41\\n"); return 0; }\n```'
@@ -131,7 +131,8 @@ def test_a_hung_batch_scores_its_unfinished_samples_zero_and_says_so(
 ) -> None:
     verifier = HangsOnMarker()
     metrics = Metrics()
-    completions = ["ok"] * 4 + ["hang"] + ["ok"] * 4  # chunks of 4: the second one hangs
+    chunk = CHUNK_PER_WORKER * verifier.max_workers
+    completions = ["ok"] * chunk + ["hang"] + ["ok"] * 4  # the second chunk hangs
     start = time.perf_counter()
     with caplog.at_level(logging.WARNING):
         rewards = VerifierReward(verifier, timeout=1.0, name="slow")(
@@ -141,9 +142,9 @@ def test_a_hung_batch_scores_its_unfinished_samples_zero_and_says_so(
     verifier.release.set()
 
     assert elapsed < 10
-    assert rewards == [1.0] * 4 + [0.0] * 5
+    assert rewards == [1.0] * chunk + [0.0] * 5
     assert metrics.values["rewards/slow/timed_out"] == 5
-    assert "5 of 9 samples were not verified within 1 s and score 0" in caplog.text
+    assert f"5 of {chunk + 5} samples were not verified within 1 s and score 0" in caplog.text
 
 
 def test_a_verifier_that_cannot_run_stops_the_call() -> None:
