@@ -80,8 +80,9 @@ class SpawnedServer:
         with open(self.stderr_path, "wb") as stderr:
             self.process = sandbox.spawn(self.command(), workdir=self.directory, stderr=stderr)
         deadline = time.monotonic() + _START_TIMEOUT_S
-        alive = lambda: self.process.poll() is None  # noqa: E731
-        self.connection = channel.accept(listener, self.channel_path, deadline, alive)
+        self.connection = channel.accept(
+            listener, self.channel_path, deadline, lambda: self.process.poll() is None
+        )
         self._buffer = b""
         ready = self.read_message(deadline) if self.connection is not None else None
         if ready is None or not ready.get("ready"):
