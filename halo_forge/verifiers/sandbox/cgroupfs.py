@@ -70,7 +70,7 @@ def write_limits(
 ) -> None:
     """Set the process limit and the memory cap (swap included) of the group `directory`."""
     if "pids" in hierarchy.controllers:
-        (directory / "pids.max").write_text(str(max_processes))
+        write_process_limit(directory, max_processes)
     if "memory" not in hierarchy.controllers:
         return
     # Swap counts too where the kernel accounts it, so a run cannot page its way past the cap.
@@ -84,6 +84,11 @@ def write_limits(
         _write_existing(directory, memory, with_swap)
     except OSError:  # v1 keeps memory <= memory + swap at every step: raise the second first
         _write_existing(directory, with_swap, memory)
+
+
+def write_process_limit(directory: Path, max_processes: int) -> None:
+    """Set `pids.max` of the group `directory` (of a hierarchy with the pids controller)."""
+    (directory / "pids.max").write_text(str(max_processes))
 
 
 def _write_existing(directory: Path, *settings: tuple[str, object]) -> None:

@@ -50,6 +50,7 @@ from halo_forge.verifiers.sandbox.cgroupfs import (
     kill_every_process,
     remove_group,
     write_limits,
+    write_process_limit,
 )
 from halo_forge.verifiers.sandbox.limits import (
     MB,
@@ -78,6 +79,7 @@ class ChildConfinement:
         """Set up before the server's first fork: the count of the server's own group is taken
         here, as what `release` expects to find once a child is gone."""
         self.limits = limits
+        self.waiting_children = 0
         self._hierarchies: list[Hierarchy] = []
         self._groups: list[Path] = []
         self._join_descriptors: list[int] = []
@@ -94,17 +96,37 @@ class ChildConfinement:
         self.limits = limits
         memory = limits.memory_limit_mb * MB if limits.memory_limit_mb is not None else None
         for hierarchy, group in zip(self._hierarchies, self._groups, strict=True):
-            write_limits(hierarchy, group, limits.max_processes, memory)
+            write_limits(hierarchy, group, limits.max_processes + self.waiting_children, memory)
         # Without a per-user budget to count, every child gets the same rlimits: build them once.
         self._rlimits = None if self.process_limit in self._budget_uid else rlimits_for(limits)
+
+    def make_room(self, waiting_children: int) -> None:
+        """Count `waiting_children` (children the server keeps in the group besides the one
+        that runs: `standby`) outside the process limit, so that a run still gets exactly
+        `max_processes`. Join a waiting child before making room for it, and make room for one
+        fewer before a waiting child runs: the run never gets more."""
+        if waiting_children == self.waiting_children:
+            return
+        self.waiting_children = waiting_children
+        for hierarchy, group in zip(self._hierarchies, self._groups, strict=True):
+            if "pids" in hierarchy.controllers:
+                write_process_limit(group, self.limits.max_processes + waiting_children)
 
     def admit(self, pid: int) -> None:
         """Server side, right after the fork: put the child in its group and set its rlimits.
 
         Call it before the child runs anything of the sample's (the child waits for a byte).
         """
+        self.join(pid)
+        self.limit(pid)
+
+    def join(self, pid: int) -> None:
+        """Put a child in the children's group (the first step of `admit`)."""
         for descriptor in self._join_descriptors:
             os.write(descriptor, b"%d" % pid)
+
+    def limit(self, pid: int) -> None:
+        """Set a child's rlimits to the current limits (the second step of `admit`)."""
         rlimits = self._rlimits
         if rlimits is None:  # RLIMIT_NPROC counts all of the user's tasks: count them now
             rlimits = rlimits_for(self.limits, self._budget_uid[self.process_limit])
@@ -128,10 +150,12 @@ class ChildConfinement:
             os.setgroups([])
             os.setgid(NOBODY_UID)
             os.setuid(NOBODY_UID)
-        _close_inherited_fds(keep_fds)
+        close_inherited_fds(keep_fds)
 
-    def release(self, pid: int) -> None:
-        """Kill a child, its process group and every process it left in the server's groups.
+    def release(self, pid: int, waiting: frozenset[int] = frozenset()) -> None:
+        """Kill a child, its process group and every process it left in the server's groups
+        but the `waiting` children (unreaped children of the server, whose pids cannot have
+        been reused).
 
         Call it before reaping the child with `os.waitpid` (see the module docstring).
         """
@@ -142,9 +166,9 @@ class ChildConfinement:
             return
         # The usual case costs one read: the server's group counts only the server and the
         # child (a zombie until reaped). Anything more is killed, wherever below it it went.
-        if _task_count(self._server_tasks_descriptor) > self._server_tasks + 1:
+        if _task_count(self._server_tasks_descriptor) > self._server_tasks + 1 + len(waiting):
             # Spare the server and its parent (bubblewrap's init, whose end ends the sandbox).
-            spare = frozenset({os.getpid(), os.getppid()})
+            spare = frozenset({os.getpid(), os.getppid(), *waiting})
             kill_every_process([self._server_group], spare=spare)
 
     def close(self) -> None:
@@ -209,7 +233,7 @@ def _has_capabilities(*capabilities: int) -> bool:
     return False
 
 
-def _close_inherited_fds(keep_fds: Sequence[int]) -> None:
+def close_inherited_fds(keep_fds: Sequence[int]) -> None:
     start = 3
     for descriptor in sorted({fd for fd in keep_fds if fd >= 3}):
         os.closerange(start, descriptor)

@@ -34,6 +34,7 @@ from halo_forge.verifiers.sandbox.limits import SandboxLimits, SandboxResult
 from halo_forge.verifiers.sandbox.output import CollectedOutput, run_result
 from halo_forge.verifiers.sandbox.runner import Sandbox
 from halo_forge.verifiers.sandbox.server_pool import ServerPool, SpawnedServer, server_limits
+from halo_forge.verifiers.sandbox.standby import STANDBYS
 from halo_forge.verifiers.sandbox.view import SCRATCH_MOUNTS
 
 if TYPE_CHECKING:
@@ -187,7 +188,11 @@ class RunServerPool:
     ) -> None:
         self.limits = limits
         sandbox = Sandbox(
-            server_limits(_largest(limits, build_limits or limits), memory_mb=256, processes=4),
+            server_limits(
+                _largest(limits, build_limits or limits),
+                memory_mb=256,
+                processes=4 + STANDBYS,
+            ),
             readable_paths=(_PACKAGE, *readable_paths),
             keep_writes=False,
             isolation=isolation,

@@ -5,12 +5,14 @@ the run's cgroups and checks its scratch afterwards: 20-40 ms on the VMs of benc
 several times the run of a small program, and a sample with five test cases paid it five
 times. So the compile verifiers keep one server per worker (`run_pool`), started once through
 `Sandbox.spawn` with the same isolation (no network, the minimal view of the file system, its
-own PID and IPC namespaces, capped /tmp and /dev/shm), and the server forks and executes the
-program once per test case. Each run is held as a run of its own:
+own PID and IPC namespaces, capped /tmp and /dev/shm), and the server executes the program
+once per test case, each time in a child it forked and put in the run's cgroups ahead of time,
+beside an earlier long run (`standby`: a move into a cgroup can wait 5-13 ms on the kernel).
+Each run is held as a run of its own:
 
-- its limits are in place before its first instruction: the server puts the child in the
-  children's cgroup (processes, memory) and sets its rlimits (CPU, address space, file size,
-  no core) while the child waits (`ChildConfinement`), then lets it execute the program;
+- its limits are in place before its first instruction: the child is in the children's cgroup
+  (processes, memory), and the server sets its rlimits (CPU, address space, file size, no
+  core) while it waits (`ChildConfinement`), then lets it execute the program;
 - stdin comes from a memory file; stdout and stderr are read as they come, each capped, and a
   stream that passes its cap stops the run;
 - at the deadline, once the program exits, or when it floods its output, everything the run
@@ -42,18 +44,18 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from halo_forge.verifiers.sandbox import channel
-from halo_forge.verifiers.sandbox.confine import ChildConfinement, confinement_for
+from halo_forge.verifiers.sandbox.confine import confinement_for
 from halo_forge.verifiers.sandbox.limits import SandboxLimits
+from halo_forge.verifiers.sandbox.standby import REFILL_AFTER_S, Standbys, write_all
 from halo_forge.verifiers.sandbox.writable_places import Scratch, fresh_directory
 
 _READ_CHUNK = 65536
 _EXIT_GRACE_S = 1.0  # after the program exits or is stopped, how long to read what is left
-_EXEC_FAILED = 127
 
 
 class RunServer:
@@ -61,24 +63,27 @@ class RunServer:
 
     def __init__(self, scratch: str, writable_roots: list[str], capped_roots: list[str]) -> None:
         self.scratch = Scratch(scratch, "run", writable_roots, capped_roots)
-        self.confinement: ChildConfinement | None = None
+        self.standbys: Standbys | None = None
         self.files: list[tuple[str, bytes]] = []
 
     def run(self, request: dict[str, Any], stdin: bytes) -> tuple[dict[str, Any], bytes, bytes]:
         """One run of the request's program: (header, stdout, stderr)."""
         limits = SandboxLimits(**request["limits"])
-        self.confinement = confinement_for(self.confinement, limits)
+        current = self.standbys.confinement if self.standbys is not None else None
+        confinement = confinement_for(current, limits)
+        if self.standbys is None:
+            self.standbys = Standbys(confinement)
         self.scratch.enter()
         try:
             for name, content in self.files:
                 descriptor = os.open(name, os.O_WRONLY | os.O_CREAT, 0o755)
                 try:
-                    _write_all(descriptor, content)
+                    write_all(descriptor, content)
                 finally:
                     os.close(descriptor)
             environment = {**os.environ, **request.get("env", {})}
             header, stdout, stderr = self._fork_and_collect(
-                request["argv"], environment, stdin, limits, self.confinement
+                request["argv"], environment, stdin, limits, self.standbys
             )
             if self.scratch.filled():
                 header["disk_full"] = True
@@ -106,50 +111,31 @@ class RunServer:
         environment: dict[str, str],
         stdin: bytes,
         limits: SandboxLimits,
-        confinement: ChildConfinement,
+        standbys: Standbys,
     ) -> tuple[dict[str, Any], bytes, bytes]:
-        stdin_fd = os.memfd_create("stdin", 0)
-        _write_all(stdin_fd, stdin)
-        os.lseek(stdin_fd, 0, os.SEEK_SET)
-        out_read, out_write = os.pipe()
-        err_read, err_write = os.pipe()
-        go_read, go_write = os.pipe()
+        confinement = standbys.confinement
         started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the child: wait to be admitted, then become the program
-            try:
-                os.close(go_write)
-                if os.read(go_read, 1) == b"g":
-                    for source, target in ((stdin_fd, 0), (out_write, 1), (err_write, 2)):
-                        os.dup2(source, target)
-                    confinement.enter()
-                    for number in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them
-                        signal.signal(number, signal.SIG_DFL)
-                    os.execvpe(argv[0], argv, environment)
-            except OSError as error:
-                os.write(2, f"cannot run {argv[0]}: {error.strerror}\n".encode())
-            finally:
-                os._exit(_EXEC_FAILED)
-        pidfd = -1
+        while True:
+            standby = standbys.take()
+            confinement.limit(standby.pid)
+            if standby.start(argv, environment, self.scratch.directory, stdin):
+                break
+            standby.discard()  # it died after `take` looked: another one runs the program
+        pid = standby.pid
         try:
-            confinement.admit(pid)
-            pidfd = os.pidfd_open(pid)
-            os.write(go_write, b"g")
-            for descriptor in (stdin_fd, out_write, err_write, go_read, go_write):
-                os.close(descriptor)
             output = _collect(
-                (out_read, err_read),
-                pidfd,
+                (standby.stdout, standby.stderr),
+                standby.pidfd,
                 started + limits.wall_timeout_s,
                 limits.max_output_bytes,
-                lambda: confinement.release(pid),
+                lambda: confinement.release(pid, standbys.pids),
+                standbys.refill,
             )
         finally:
-            confinement.release(pid)
+            confinement.release(pid, standbys.pids)
             _, status = os.waitpid(pid, 0)
-            for descriptor in (out_read, err_read, pidfd):
-                if descriptor >= 0:
-                    os.close(descriptor)
+            for descriptor in (standby.stdout, standby.stderr, standby.pidfd):
+                os.close(descriptor)
         stdout, stderr, truncated, timed_out = output
         header = {
             "status": os.waitstatus_to_exitcode(status),
@@ -163,24 +149,38 @@ class RunServer:
 
 
 def _collect(
-    streams: tuple[int, int], pidfd: int, deadline: float, cap: int, stop: Any
+    streams: tuple[int, int],
+    pidfd: int,
+    deadline: float,
+    cap: int,
+    stop: Callable[[], None],
+    beside_long_run: Callable[[], None],
 ) -> tuple[bytes, bytes, bool, bool]:
     """Read both streams until they close: (stdout, stderr, truncated, timed_out).
 
     `stop()` kills the run: at the deadline, when a stream passes `cap`, and once the program
     has exited (what it started must not outlive it); reading then goes on for a grace period.
+    `beside_long_run()` is called once if the program still runs after `REFILL_AFTER_S`.
     """
     buffers = {descriptor: bytearray() for descriptor in streams}
     reading = list(streams)
     exited = truncated = timed_out = stopped = False
+    beside_at: float | None = time.monotonic() + REFILL_AFTER_S
     while reading or not exited:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             timed_out = not exited
             stop()
             break
+        if beside_at is not None and now >= beside_at:
+            beside_at = None
+            if not exited:
+                beside_long_run()
+                continue
+        wait = remaining if beside_at is None else min(remaining, beside_at - now)
         watched = reading if exited else [*reading, pidfd]
-        for descriptor in select.select(watched, [], [], remaining)[0]:
+        for descriptor in select.select(watched, [], [], wait)[0]:
             if descriptor == pidfd:
                 exited = True
             else:
@@ -199,12 +199,6 @@ def _collect(
             exited = True  # killed: its end is certain, only the pipes are left to read
     out, err = streams
     return bytes(buffers[out]), bytes(buffers[err]), truncated, timed_out
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
 
 
 def _read_request(

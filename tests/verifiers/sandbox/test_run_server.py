@@ -20,15 +20,40 @@ from verifiers.sandbox.helpers import SANDBOX_VARIANTS, python_for
 from halo_forge.verifiers.build.testcases import TestCase, run_test_cases
 from halo_forge.verifiers.sandbox import SandboxLimits, SandboxResult, probe_isolation
 from halo_forge.verifiers.sandbox.run_pool import RunServerPool, RunSession
+from halo_forge.verifiers.sandbox.standby import STANDBYS
 
 LIMITS = SandboxLimits(wall_timeout_s=2.0, memory_limit_mb=128, max_processes=8, disk_limit_mb=8)
 
 PROGRAM = r"""
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+/* Every other process of the sandbox but the parent (the server): stopped, killed, or niced,
+   given tiny rlimits and one CPU; prints how many it reached. */
+static int reach_others(const char *how) {
+    int reached = 0; DIR *proc = opendir("/proc"); struct dirent *entry;
+    while (proc && (entry = readdir(proc))) {
+        pid_t pid = atoi(entry->d_name);
+        if (pid <= 1 || pid == getpid() || pid == getppid()) continue;
+        if (!strcmp(how, "stop")) { reached += kill(pid, SIGSTOP) == 0; continue; }
+        if (!strcmp(how, "kill")) { reached += kill(pid, SIGKILL) == 0; continue; }
+        struct rlimit small = {16, 16}, stack = {1 << 16, 1 << 16};
+        cpu_set_t one; CPU_ZERO(&one); CPU_SET(0, &one);
+        reached += prlimit(pid, RLIMIT_NOFILE, &small, NULL) == 0;
+        prlimit(pid, RLIMIT_STACK, &stack, NULL);
+        setpriority(PRIO_PROCESS, pid, 19);
+        sched_setaffinity(pid, sizeof one, &one);
+    }
+    if (proc) closedir(proc);
+    printf("%d\n", reached);
+    return 0;
+}
 int main(int argc, char **argv) {
     char command[32] = "";
     if (scanf("%31s", command) != 1) return 3;
@@ -55,6 +80,14 @@ int main(int argc, char **argv) {
         access("left", F_OK) == 0 || access("/tmp/left", F_OK) == 0, access("prog", X_OK) == 0);
         return 0; }
     if (!strcmp(command, "kill-parent")) { kill(getppid(), SIGKILL); sleep(1); puts("5"); return 0; }
+    if (!strcmp(command, "reach")) { char how[8]; scanf("%7s", how); return reach_others(how); }
+    if (!strcmp(command, "pause")) { usleep(100000); return 0; }
+    if (!strcmp(command, "state")) { struct rlimit files, stack; cpu_set_t cpus;
+        getrlimit(RLIMIT_NOFILE, &files); getrlimit(RLIMIT_STACK, &stack);
+        sched_getaffinity(0, sizeof cpus, &cpus);
+        printf("%lld %lld %lld %d %d\n", (long long)files.rlim_cur, (long long)files.rlim_max,
+               (long long)stack.rlim_cur, getpriority(PRIO_PROCESS, 0), CPU_COUNT(&cpus));
+        return 0; }
     if (!strcmp(command, "args")) { for (int i = 0; i < argc; i++) printf("%s\n", argv[i]); return 0; }
     return 2;
 }
@@ -123,8 +156,12 @@ def test_an_output_flood_is_cut_at_the_cap_and_stopped(pool: RunServerPool, prog
 
 def test_memory_and_process_limits_hold_each_run(pool: RunServerPool, program: bytes) -> None:
     assert run(pool, program, "allocate\n").stdout != "allocated\n"  # 1 GiB against 128 MiB
+    run(pool, program, "pause\n")  # a long run: the server makes standbys beside it
     forked = run(pool, program, "fork\n")
     assert forked.ok and int(forked.stdout) < LIMITS.max_processes
+    if pool.per_run.isolation.process_limit.startswith("pids-cgroup"):
+        # It and all it made: exactly the limit; the waiting standbys count outside it.
+        assert int(forked.stdout) == LIMITS.max_processes - 1
     assert run(pool, program, "echo 1\n").stdout == "2\n"  # everything it forked is gone
 
 
@@ -158,6 +195,27 @@ def test_a_program_that_kills_its_server_fails_and_the_next_run_gets_a_new_one(
     assert again.stdout == "2\n"
     if not pool._servers_fail:
         assert killed.returncode is None and "run server died" in killed.stderr
+
+
+@pytest.mark.parametrize("how", ["stop", "kill", "limit"])
+def test_a_program_leaves_the_next_runs_nothing_of_what_it_did_to_other_processes(
+    pool: RunServerPool, program: bytes, how: str
+) -> None:
+    """A server keeps children waiting for the next runs (`standby`), which a program of the
+    same user can reach: whatever it stops, kills, nices or limits, the next runs (more than a
+    server keeps waiting) start as the first did."""
+    with pool.session({"prog": program}) as session:
+        first = session.run(["./prog"], workdir=BUILT[0], stdin="state\n")
+        session.run(["./prog"], workdir=BUILT[0], stdin="pause\n")  # long: standbys are made
+        reached = session.run(["./prog"], workdir=BUILT[0], stdin=f"reach {how}\n")
+        after = [
+            session.run(["./prog"], workdir=BUILT[0], stdin="state\n") for _ in range(STANDBYS + 2)
+        ]
+    assert first.ok and reached.ok
+    if isinstance(session, RunSession) and pool.per_run.isolation.run_as == "caller's user":
+        assert int(reached.stdout) >= STANDBYS  # it did reach the standbys
+    for result in after:
+        assert (result.ok, result.stdout) == (True, first.stdout), result
 
 
 def test_servers_run_where_the_sandbox_can_run_this_interpreter(pool: RunServerPool) -> None:

@@ -1,0 +1,210 @@
+"""Children of a run server forked and put in the run's groups before their runs need them.
+
+Moving a process into a cgroup (a write of its pid to `cgroup.procs`) takes the kernel's
+cgroup threadgroup lock for writing, which waits for an RCU grace period unless another move
+happened within about one. Measured on the VMs of benchmarks/ (kernel 6.18, cgroup v1): 0.01-0.1
+ms in a burst of moves, 5-13 ms after 50 ms without one. The run server moves one child per run,
+so the first run after a compile (40-50 ms without a move) waited that long on the kernel before
+its program started: 16 ms for `/bin/true` against 2.6 ms for the runs that followed.
+
+So the server keeps a few standbys: children forked and moved into the run's groups in one
+burst, while a run that is already long is running (a compile: the wait costs nothing there),
+each then waiting on a pipe. A run takes one (`Standbys.take`), gets its rlimits, and is told
+what to execute (`Standby.start`: argv, environment, working directory; its stdin memory file
+and output pipes were made with it). Only when none is left is a child forked and moved on the
+run's own time.
+
+What a standby changes for the run beside it: nothing. The standbys sit in the children's
+groups, which count them outside the run's process limit (`ChildConfinement.make_room`), and
+`release` spares them.
+A program of the server's user can signal a standby, and change its rlimits and scheduling:
+a killed one stays a zombie of the server, so its pid is never reused while the server spares
+it, and `take` skips it; so it does one whose rlimits, niceness, scheduling policy or CPUs
+differ from the server's (`tampered`); a stopped one gets SIGCONT when it starts. So no run
+starts in a state that the last sample's program left. A standby never runs anything of a
+sample's before its own `start`.
+
+Standard library only, and none of threading, logging or subprocess (see `run_server`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+from dataclasses import dataclass
+
+from halo_forge.verifiers.sandbox.confine import ChildConfinement, close_inherited_fds
+
+#: Standbys a server keeps: more than the test cases of most samples, so that a sample's runs
+#: all start from standbys moved during its compile.
+STANDBYS = 8
+#: How long a run must have been running before the server refills its standbys beside it.
+REFILL_AFTER_S = 0.005
+_EXEC_FAILED = 127
+_LENGTH_BYTES = 4
+_RLIMITS = tuple(getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_"))
+
+
+@dataclass
+class Standby:
+    """A forked child waiting to become a run's program, and the server's ends of its files."""
+
+    pid: int
+    pidfd: int  # readable once the child has exited
+    go: int  # write end of the pipe the child waits on
+    stdin: int  # memory file, shared with the child (the child's stdin)
+    stdout: int  # read ends of the child's output pipes
+    stderr: int
+
+    def exited(self) -> bool:
+        return bool(select.select([self.pidfd], [], [], 0)[0])
+
+    def tampered(self) -> bool:
+        """Whether another process signalled the child (a SIGKILL still on its way) or changed
+        what it inherited from the server."""
+        try:
+            return _signals_pending(self.pid) or _inherited_state(self.pid) != _inherited_state(0)
+        except OSError:  # gone since `exited` looked
+            return True
+
+    def start(self, argv: list[str], environment: dict[str, str], cwd: str, stdin: bytes) -> bool:
+        """Give the child its stdin and tell it what to execute; False if it is gone."""
+        os.kill(self.pid, signal.SIGCONT)  # a program may have stopped it
+        write_all(self.stdin, stdin)
+        os.lseek(self.stdin, 0, os.SEEK_SET)
+        message = json.dumps({"argv": argv, "env": environment, "cwd": cwd}).encode()
+        try:
+            write_all(self.go, len(message).to_bytes(_LENGTH_BYTES, "big") + message)
+        except BrokenPipeError:
+            return False
+        for descriptor in (self.go, self.stdin):
+            os.close(descriptor)
+        self.go = self.stdin = -1
+        return True
+
+    def discard(self) -> None:
+        """Kill and reap a standby that will not run, closing the server's ends of its files."""
+        for descriptor in (self.go, self.stdin, self.stdout, self.stderr, self.pidfd):
+            if descriptor >= 0:
+                os.close(descriptor)
+        os.kill(self.pid, signal.SIGKILL)  # never reaped before: the pid is still its own
+        os.waitpid(self.pid, 0)
+
+
+class Standbys:
+    """A server's standbys (see the module docstring); one server, one thread."""
+
+    def __init__(self, confinement: ChildConfinement) -> None:
+        self.confinement = confinement
+        self.waiting: list[Standby] = []
+
+    @property
+    def pids(self) -> frozenset[int]:
+        return frozenset(standby.pid for standby in self.waiting)
+
+    def take(self) -> Standby:
+        """A live standby, already in the run's groups; a new child if none is left."""
+        while self.waiting:
+            standby = self.waiting.pop()
+            self.confinement.make_room(len(self.waiting))
+            if not standby.exited() and not standby.tampered():
+                return standby
+            standby.discard()
+        return self.fork()
+
+    def refill(self) -> None:
+        """Fork and move children until `STANDBYS` wait (one burst of moves); stop early where
+        no process can be made now (a run's fork bomb holds them: a later run refills)."""
+        while len(self.waiting) < STANDBYS:
+            try:
+                standby = self.fork()
+            except OSError:
+                return
+            self.waiting.append(standby)
+            self.confinement.make_room(len(self.waiting))
+
+    def fork(self) -> Standby:
+        """A new child, moved into the run's groups, waiting for its `start`."""
+        stdin = os.memfd_create("stdin", 0)
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        go_read, go_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            _wait_then_execute(go_read, stdin, out_write, err_write, self.confinement)
+        for descriptor in (out_write, err_write, go_read):
+            os.close(descriptor)
+        standby = Standby(pid, os.pidfd_open(pid), go_write, stdin, out_read, err_read)
+        try:
+            self.confinement.join(pid)
+        except BaseException:
+            standby.discard()
+            raise
+        return standby
+
+    def close(self) -> None:
+        while self.waiting:
+            self.waiting.pop().discard()
+
+
+def _signals_pending(pid: int) -> bool:
+    """Whether a signal waits to be delivered to `pid`. A kill is sent at once but acted upon
+    when the target next runs: a standby killed by the last run may not have exited yet."""
+    with open(f"/proc/{pid}/status", "rb") as status:
+        for line in status:
+            if line.startswith((b"SigPnd:", b"ShdPnd:")) and int(line.split()[1], 16):
+                return True
+    return False
+
+
+def _inherited_state(pid: int) -> tuple[object, ...]:
+    """What a child inherits from the server that a process of the same user can change:
+    rlimits, niceness, scheduling policy, CPUs (0: this process)."""
+    limits = tuple(resource.prlimit(pid, number) for number in _RLIMITS)
+    niceness = os.getpriority(os.PRIO_PROCESS, pid)
+    return limits, niceness, os.sched_getscheduler(pid), frozenset(os.sched_getaffinity(pid))
+
+
+def _wait_then_execute(
+    go: int, stdin: int, stdout: int, stderr: int, confinement: ChildConfinement
+) -> None:
+    """The child: drop the server's descriptors, wait for `start`, become the program. Never
+    returns."""
+    try:
+        close_inherited_fds((go, stdin, stdout, stderr))
+        length = _read_exactly(go, _LENGTH_BYTES)
+        if length is not None:
+            message = _read_exactly(go, int.from_bytes(length, "big"))
+            if message is not None:
+                order = json.loads(message)
+                os.chdir(order["cwd"])
+                for source, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
+                    os.dup2(source, target)
+                confinement.enter()
+                for number in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them
+                    signal.signal(number, signal.SIG_DFL)
+                os.execvpe(order["argv"][0], order["argv"], order["env"])
+    except OSError as error:
+        os.write(2, f"cannot run the program: {error.strerror}\n".encode())
+    finally:
+        os._exit(_EXEC_FAILED)
+
+
+def _read_exactly(descriptor: int, size: int) -> bytes | None:
+    """`size` bytes from a pipe; None if it closes first (the server discarded this child)."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(descriptor, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
