@@ -150,7 +150,7 @@ class ChildConfinement:
             os.setgroups([])
             os.setgid(NOBODY_UID)
             os.setuid(NOBODY_UID)
-        close_inherited_fds(keep_fds)
+        _close_inherited_fds(keep_fds)
 
     def release(self, pid: int, waiting: frozenset[int] = frozenset()) -> None:
         """Kill a child, its process group and every process it left in the server's groups
@@ -233,7 +233,7 @@ def _has_capabilities(*capabilities: int) -> bool:
     return False
 
 
-def close_inherited_fds(keep_fds: Sequence[int]) -> None:
+def _close_inherited_fds(keep_fds: Sequence[int]) -> None:
     start = 3
     for descriptor in sorted({fd for fd in keep_fds if fd >= 3}):
         os.closerange(start, descriptor)

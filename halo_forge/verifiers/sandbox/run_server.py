@@ -50,7 +50,7 @@ from typing import Any, BinaryIO
 
 from halo_forge.verifiers.sandbox import channel
 from halo_forge.verifiers.sandbox.confine import confinement_for
-from halo_forge.verifiers.sandbox.limits import SandboxLimits
+from halo_forge.verifiers.sandbox.limits import NOBODY_UID, PROCESS_LIMIT_NOBODY, SandboxLimits
 from halo_forge.verifiers.sandbox.standby import REFILL_AFTER_S, Standbys, write_all
 from halo_forge.verifiers.sandbox.writable_places import Scratch, fresh_directory
 
@@ -74,6 +74,8 @@ class RunServer:
         if self.standbys is None:
             self.standbys = Standbys(confinement)
         self.scratch.enter()
+        if confinement.process_limit == PROCESS_LIMIT_NOBODY:  # the program's user: its directory
+            os.chown(self.scratch.directory, NOBODY_UID, NOBODY_UID)
         try:
             for name, content in self.files:
                 descriptor = os.open(name, os.O_WRONLY | os.O_CREAT, 0o755)

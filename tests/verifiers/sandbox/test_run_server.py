@@ -27,6 +27,7 @@ LIMITS = SandboxLimits(wall_timeout_s=2.0, memory_limit_mb=128, max_processes=8,
 PROGRAM = r"""
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,6 +89,11 @@ int main(int argc, char **argv) {
         printf("%lld %lld %lld %d %d\n", (long long)files.rlim_cur, (long long)files.rlim_max,
                (long long)stack.rlim_cur, getpriority(PRIO_PROCESS, 0), CPU_COUNT(&cpus));
         return 0; }
+    if (!strcmp(command, "uid")) { printf("%d\n", (int)getuid()); return 0; }
+    if (!strcmp(command, "fds")) { for (int fd = 3; fd < 1024; fd++) if (fcntl(fd, F_GETFD) != -1) {
+        char path[64], target[256] = ""; snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        readlink(path, target, sizeof target - 1); printf("%d %s\n", fd, target); }
+        return 0; }
     if (!strcmp(command, "args")) { for (int i = 0; i < argc; i++) printf("%s\n", argv[i]); return 0; }
     return 2;
 }
@@ -130,6 +136,11 @@ def test_output_exit_status_and_stdin(pool: RunServerPool, program: bytes) -> No
     assert run(pool, program, "exit\n").returncode == 7
     assert run(pool, program, "").returncode == 3  # no stdin: end of file
     assert run(pool, program, "args\n", ("./prog", "a b", "c")).stdout.endswith("prog\na b\nc\n")
+    quoted = ("./prog", "it's", "two\nlines", "$HOME", "*", "")
+    assert run(pool, program, "args\n", quoted).stdout.endswith("it's\ntwo\nlines\n$HOME\n*\n\n")
+    descriptors = run(pool, program, "fds\n").stdout
+    if not pool._servers_fail:  # (a sandbox of its own adds its scratch check's descriptor)
+        assert descriptors == ""  # none but its standard streams
 
 
 def test_a_crash_is_reported_as_its_signal(pool: RunServerPool, program: bytes) -> None:
