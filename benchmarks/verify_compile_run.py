@@ -20,6 +20,9 @@ Measured in the same run, each the median of `--repeats` runs, with `--workers` 
   use_cache=False`, on an empty cache directory: sandboxed compile (-O2 -Wall, or the
   `--optimization` given: -O0 does the naive loop's work) and sandboxed runs; verdict =
   `result.success`.
+Where a cgroup v1 cpuacct hierarchy is writable (as root), each pass's CPU time is counted too,
+every process included (`cpu_accounting`): on a shared machine samples/s move with the load,
+CPU ms per sample much less.
 Verdicts must be identical per sample, else the script lists the disagreements and exits 1.
 References that fail and variants that pass are reported (for the naive side) as a check
 of the workload itself.
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import re
@@ -47,6 +51,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import cpu_accounting
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -200,20 +206,30 @@ def main() -> int:
     args = parser.parse_args()
 
     samples = load_samples(args.tasks, args.references_only)[: args.limit]
+    count = len(samples)
     naive_seconds: list[float] = []
     verifier_seconds: list[float] = []
+    cpu_ms: dict[str, list[float]] = {"naive": [], "verifier": []}
     disagreements: set[int] = set()
-    for repeat in range(args.repeats):
-        seconds, naive = naive_pass(samples, args.workers)
-        naive_seconds.append(seconds)
-        cold, ours, rewards = verifier_pass(samples, args.workers, args.optimization)
-        verifier_seconds.append(cold)
-        disagreements |= {i for i, (a, b) in enumerate(zip(naive, ours, strict=True)) if a != b}
-        print(
-            f"repeat {repeat + 1}/{args.repeats}: naive {seconds:.2f} s, verifier cold {cold:.2f} s",
-            file=sys.stderr,
+    with contextlib.ExitStack() as stack:
+        used_ns = (
+            stack.enter_context(cpu_accounting.counted()) if cpu_accounting.available() else None
         )
-    count = len(samples)
+        for repeat in range(args.repeats):
+            before = used_ns() if used_ns else 0
+            seconds, naive = naive_pass(samples, args.workers)
+            middle = used_ns() if used_ns else 0
+            cold, ours, rewards = verifier_pass(samples, args.workers, args.optimization)
+            if used_ns:
+                cpu_ms["naive"].append((middle - before) / count / 1e6)
+                cpu_ms["verifier"].append((used_ns() - middle) / count / 1e6)
+            naive_seconds.append(seconds)
+            verifier_seconds.append(cold)
+            disagreements |= {i for i, (a, b) in enumerate(zip(naive, ours, strict=True)) if a != b}
+            print(
+                f"repeat {repeat + 1}/{args.repeats}: naive {seconds:.2f} s, verifier cold {cold:.2f} s",
+                file=sys.stderr,
+            )
     naive_rate = count / statistics.median(naive_seconds)
     verifier_rate = count / statistics.median(verifier_seconds)
     tiers: dict[str, collections.Counter[float]] = collections.defaultdict(collections.Counter)
@@ -234,6 +250,8 @@ def main() -> int:
         "verifier_passing": sum(ours),
         "naive_seconds": naive_seconds,
         "verifier_cold_seconds": verifier_seconds,
+        "naive_cpu_ms_per_sample": cpu_ms["naive"],
+        "verifier_cpu_ms_per_sample": cpu_ms["verifier"],
         "verifier_rewards_by_kind": {k: dict(sorted(v.items())) for k, v in tiers.items()},
         "references_failing": [s.task_id for s, ok in judged if s.kind == "reference" and not ok],
         "variants_passing": [f"{s.task_id} ({s.kind})" for s, ok in judged if s.kind != "reference" and ok],
@@ -256,6 +274,12 @@ def main() -> int:
         f"| {count} | {naive_rate:.2f} | {verifier_rate:.2f} | {verifier_rate / naive_rate:.2f}x "
         f"| {sum(naive)} / {sum(ours)} | {identical} |\n"
     )
+    if cpu_ms["naive"]:
+        naive_cpu, ours_cpu = (statistics.median(cpu_ms[side]) for side in ("naive", "verifier"))
+        print(
+            f"CPU ms per sample, every process: naive {naive_cpu:.2f}, verifier {ours_cpu:.2f} "
+            f"(naive / verifier {naive_cpu / ours_cpu:.2f}x)\n"
+        )
     print(json.dumps(summary, indent=2))
     if args.output is not None:
         args.output.write_text(json.dumps(summary, indent=2) + "\n")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
 import sys
 import time
@@ -23,25 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpu_accounting
 from verify_python import DEFAULT_DATA, TIMEOUT_S, load, naive_pass
-
-CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-
-
-def cpu_nanoseconds(group: Path) -> int:
-    """CPU time used so far by every process that has been in `group`."""
-    return int((group / "cpuacct.usage").read_text())
-
-
-def remove_when_empty(group: Path) -> None:
-    """Remove `group` once the processes that were in it have been reaped."""
-    for _ in range(100):
-        try:
-            group.rmdir()
-            return
-        except OSError:
-            time.sleep(0.05)
-    print(f"could not remove {group}: a process is still in it", file=sys.stderr)
 
 
 def bare_exec_ms(codes: list[str], tests: list[str]) -> float:
@@ -62,8 +44,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="use the first N tasks only")
     args = parser.parse_args()
-    if not os.access(CPUACCT, os.W_OK):
-        print(f"needs a writable cgroup v1 cpuacct hierarchy at {CPUACCT} (run as root)")
+    if not cpu_accounting.available():
+        print(f"needs a writable cgroup v1 cpuacct hierarchy at {cpu_accounting.CPUACCT} (root)")
         return 2
 
     from halo_forge.verifiers.python.verifiers import MBPPVerifier
@@ -72,25 +54,19 @@ def main() -> int:
     codes = solutions + wrong
     task_ids = [task.task_id for task in tasks] * 2
     tests = [task.test_source for task in tasks] * 2
-    group = CPUACCT / f"halo-forge-benchmark-{os.getpid()}"
-    group.mkdir()
-    try:
-        (group / "cgroup.procs").write_text(str(os.getpid()))
+    with cpu_accounting.counted() as used_ns:
         warm = []
         with MBPPVerifier(
             str(args.data), max_workers=args.workers, use_cache=False, timeout=TIMEOUT_S
         ) as verifier:
             verifier.verify_batch(codes, task_ids=task_ids)  # start and warm the servers
             for _ in range(args.repeats):
-                before = cpu_nanoseconds(group)
+                before = used_ns()
                 verifier.verify_batch(codes, task_ids=task_ids)
-                warm.append((cpu_nanoseconds(group) - before) / len(codes) / 1e6)
-        before = cpu_nanoseconds(group)
+                warm.append((used_ns() - before) / len(codes) / 1e6)
+        before = used_ns()
         naive_pass(codes, tests, args.workers)
-        naive = (cpu_nanoseconds(group) - before) / len(codes) / 1e6
-    finally:
-        (CPUACCT / "cgroup.procs").write_text(str(os.getpid()))
-        remove_when_empty(group)
+        naive = (used_ns() - before) / len(codes) / 1e6
     bare = statistics.median(bare_exec_ms(codes, tests) for _ in range(args.repeats))
     median = statistics.median(warm)
     print(f"{len(codes)} samples, {args.workers} workers")
