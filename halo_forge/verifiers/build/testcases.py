@@ -24,11 +24,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.result import ERROR_EXCERPT_CHARS, RewardLevel, VerifyResult
 from halo_forge.verifiers.sandbox import SandboxResult
+
+if TYPE_CHECKING:
+    from halo_forge.verifiers.build.options import BuildOptions
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,19 @@ def execution_reward(outcome: RunOutcome) -> tuple[float, bool]:
     if outcome.failures:
         return float(RewardLevel.RUNTIME_FAILURE), False
     return float(RewardLevel.RUNS_NO_CRASH), True
+
+
+def verify_sample_runs(
+    runner: ProgramRunner,
+    workdir: Path,
+    argv: list[str],
+    context: Mapping[str, Any],
+    options: BuildOptions,
+    metadata: dict[str, Any],
+) -> VerifyResult:
+    """`verify_runs` on the sample's cases: its context's, else the verifier's defaults."""
+    cases = cases_from_context(context, options.stdin_input, options.expected_output)
+    return verify_runs(runner, workdir, argv, cases, metadata)
 
 
 def verify_runs(

@@ -69,9 +69,8 @@ from halo_forge.verifiers.build.results import (
 from halo_forge.verifiers.build.testcases import (
     ProgramRunner,
     carries_run_checks,
-    cases_from_context,
     plan_run,
-    verify_runs,
+    verify_sample_runs,
     with_test_code,
 )
 from halo_forge.verifiers.build.toolchain import COMPILER_ENVIRONMENT, Toolchain
@@ -303,9 +302,8 @@ class CompileVerifier(Verifier):
         context: dict[str, Any],
         metadata: dict[str, Any],
     ) -> VerifyResult:
-        cases = cases_from_context(context, self.options.stdin_input, self.options.expected_output)
         argv = [f"./{self._binary_name}"]
-        return verify_runs(runner, workdir, argv, cases, metadata)
+        return verify_sample_runs(runner, workdir, argv, context, self.options, metadata)
 
     @property
     def _binary_name(self) -> str:

@@ -55,10 +55,9 @@ from halo_forge.verifiers.build.results import (
 )
 from halo_forge.verifiers.build.testcases import (
     carries_run_checks,
-    cases_from_context,
     describe_failure,
     plan_run,
-    verify_runs,
+    verify_sample_runs,
 )
 from halo_forge.verifiers.build.toolchain import COMPILER_ENVIRONMENT
 from halo_forge.verifiers.registry import validate_options
@@ -293,8 +292,9 @@ class ToolchainVerifier(Verifier):
         context: dict[str, Any],
         metadata: dict[str, Any],
     ) -> VerifyResult:
-        cases = cases_from_context(context, self.options.stdin_input, self.options.expected_output)
-        return verify_runs(self._run_sandbox, workspace.path, built.run_argv, cases, metadata)
+        return verify_sample_runs(
+            self._run_sandbox, workspace.path, built.run_argv, context, self.options, metadata
+        )
 
     def _run_unit_tests(
         self, workspace: Workspace, built: BuiltProgram, metadata: dict[str, Any]
