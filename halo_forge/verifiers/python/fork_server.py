@@ -12,16 +12,17 @@ preload, then answers requests one at a time:
 
 on a socket that only the server holds (`sandbox.channel`).
 
-Per request it compiles the program and its tests (trusted code, before the fork), makes the
-sample's empty directory and three channels (a report pipe, a memory file for the token, a pipe
-to say "go"), forks, admits the child to its confinement (`ChildConfinement`: cgroup and
-rlimits, set up once per server), draws the token once the child exists (so the token never
-sits in the child's copy of this process's memory), and waits for the child to exit or pass
-its deadline, reading its records. For asserts the child runs only the program and the
-server's long-lived tests process (`tests_process`) runs the tests and writes the records.
-Every record must carry the token; the first one that does not ends the run as tampered with. Everything the child started is killed
-(`ChildConfinement.release`) before the response goes out, so nothing outlives its sample. The
-records are returned as they came; scoring them is the verifier's job (`scoring`).
+Per request it compiles the program (and its tests where the child runs them: trusted code,
+before the fork), makes the sample's empty directory and three channels (a report pipe, a memory
+file for the token, a pipe to say "go"), forks, admits the child to its confinement
+(`ChildConfinement`: cgroup and rlimits, set up once per server), draws the token once the child
+exists (so the token never sits in the child's copy of this process's memory), and waits for the
+child to exit or pass its deadline, reading its records. For asserts the child runs only the
+program and the server's long-lived tests process (`tests_process`) runs the tests and writes
+the records. Every record must carry the token; the first one that does not ends the run as
+tampered with. Everything the child started is killed (`ChildConfinement.release`) before the
+response goes out, so nothing outlives its sample. The records are returned as they came;
+scoring them is the verifier's job (`scoring`).
 
 Every page this process writes after a fork is copied first, so the per-sample path does
 little in Python, and the garbage collector stays off here (frozen before each fork, back on
@@ -39,7 +40,6 @@ from typing import Any
 
 from halo_forge.verifiers.python.guards import guard_audit_event
 from halo_forge.verifiers.python.harness import (
-    CompiledSample,
     compile_sample,
     install_standard_streams,
     run_child,
@@ -137,9 +137,11 @@ class SampleRunner:
             stdin_fd = memory_file("stdin", request.get("stdin", "").encode())
             stdout_fd, stderr_fd = memory_file("stdout"), memory_file("stderr")
             opened.update((stdin_fd, stdout_fd, stderr_fd))
-        compiled = compile_sample(request)
-        # Asserts run in the server's tests process, which never runs the program.
-        split = request["mode"] == "asserts" and compiled.program is not None
+        # Asserts run in the server's tests process, which never runs the program: then only
+        # the program is compiled here.
+        asserts = request["mode"] == "asserts"
+        compiled = compile_sample(request, with_tests=not asserts)
+        split = asserts and compiled.program is not None
         pid = reader = None
         timed_out = True
         try:
@@ -151,6 +153,7 @@ class SampleRunner:
                 self.tests.ready()
                 self.tests.send(request, (calls_write, replies_read, report_write, token_fd))
                 ended = self.tests.ended()
+                request.clear()  # no object the child inherits holds the tests' source
             exit_now = os._exit
             gc.freeze()  # the children's collections then skip this process's objects
             started = time.monotonic()
@@ -162,12 +165,10 @@ class SampleRunner:
                     if os.read(go_read, 1) == b"g":  # admitted, and the token is in place
                         gc.enable()
                         if split:
-                            program = compiled.program
-                            _forget_the_tests(request, compiled)
                             install_standard_streams(null, null, null, python_objects=False)
                             confinement.enter(keep_fds=(calls_read, replies_write))
                             sys.addaudithook(guard_audit_event)
-                            serve_program(program, "solution", calls_read, replies_write)
+                            serve_program(compiled.program, "solution", calls_read, replies_write)
                         else:
                             install_standard_streams(
                                 stdin_fd, stdout_fd, stderr_fd, python_objects=capture
@@ -268,16 +269,8 @@ def serve(
 
 
 def _read_request(requests: Any) -> dict[str, Any] | None:
-    """The next request, or None at the end. Its text lives only in this call's frame, and the
-    program's process clears the parsed request (`_forget_the_tests`): no frame the program
-    can walk up to holds the tests' source."""
+    """The next request, or None at the end. Its text lives only in this call's frame, and
+    for asserts the request is cleared before the program's process is forked: no frame the
+    program can walk up to holds the tests' source."""
     line = requests.readline()
     return json.loads(line) if line else None
-
-
-def _forget_the_tests(request: dict[str, Any], compiled: CompiledSample) -> None:
-    """In the program's process, before it runs: drop every reference to the test source and
-    its code (the expected values), so that walking the stack finds nothing of them."""
-    request.clear()
-    compiled.steps = ()
-    compiled.declared = ()

@@ -145,18 +145,20 @@ class CompiledSample:
         self.syntax_error = syntax_error
 
 
-def compile_sample(request: dict[str, Any]) -> CompiledSample:
-    """Compile the program and the test steps of `request` (compiling is not executing)."""
+def compile_sample(request: dict[str, Any], *, with_tests: bool = True) -> CompiledSample:
+    """Compile the program and, `with_tests`, the test steps of `request` (compiling is not
+    executing). Without them the caller never holds the tests' code: where another process
+    runs the tests, the program's process inherits nothing of them."""
     try:
         program = compile_trusted(request["code"], SOLUTION_FILE)
-        steps = tuple(compile_step(step) for step in request.get("steps", ()))
+        steps = tuple(compile_step(step) for step in request.get("steps", ()) if with_tests)
     except SyntaxError as error:
         return CompiledSample(None, syntax_error=f"SyntaxError: line {error.lineno}: {error.msg}")
     except ValueError as error:  # a null byte in the source
         return CompiledSample(None, syntax_error=describe_exception(error))
     declared = tuple(
         (class_name, name, _find_code(program, name, first_line))
-        for class_name, name, first_line in request.get("declared", ())
+        for class_name, name, first_line in (request.get("declared", ()) if with_tests else ())
     )
     return CompiledSample(program, steps, declared)
 
