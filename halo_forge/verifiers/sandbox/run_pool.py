@@ -35,6 +35,7 @@ from halo_forge.verifiers.sandbox.output import CollectedOutput, run_result
 from halo_forge.verifiers.sandbox.runner import Sandbox
 from halo_forge.verifiers.sandbox.server_pool import ServerPool, SpawnedServer, server_limits
 from halo_forge.verifiers.sandbox.standby import STANDBYS
+from halo_forge.verifiers.sandbox.standby_factory import build_standby_factory
 from halo_forge.verifiers.sandbox.view import SCRATCH_MOUNTS
 
 if TYPE_CHECKING:
@@ -44,10 +45,13 @@ _BOOTSTRAP = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from halo_forge.verifiers.sandbox.run_server import serve; "
     "roots = [[root for root in part.split(':') if root] for part in sys.argv[4:6]]; "
-    "serve(sys.argv[2], sys.argv[3], *roots)"
+    "serve(sys.argv[2], sys.argv[3], *roots, sys.argv[6])"
 )
 #: The package the servers import; their sandbox shows it and nothing else of the project.
 _PACKAGE = Path(__file__).resolve().parents[2]
+#: Room in a server's sandbox besides a run's processes and the standbys: bubblewrap, the
+#: server, its standby factory.
+SERVER_PROCESSES = 5
 #: Time a server gets beyond a run's own wall timeout to kill the run and answer.
 _ANSWER_GRACE_S = 5.0
 
@@ -59,6 +63,10 @@ class RunServer(SpawnedServer):
 
     role = "run server"
 
+    def __init__(self, sandbox: Sandbox, workdir: Path, factory: Path) -> None:
+        self.factory = factory
+        super().__init__(sandbox, workdir)
+
     def command(self) -> list[str]:
         scratch_parent = str(self.sandbox.private_tmp or self.directory)
         writable = [str(self.directory)]
@@ -67,7 +75,8 @@ class RunServer(SpawnedServer):
             writable += SCRATCH_MOUNTS
             capped = writable
         argv = [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, str(_PACKAGE.parent)]
-        return [*argv, self.channel_path, scratch_parent, ":".join(writable), ":".join(capped)]
+        roots = [":".join(writable), ":".join(capped)]
+        return [*argv, self.channel_path, scratch_parent, *roots, str(self.factory)]
 
     def run(
         self,
@@ -121,8 +130,15 @@ class RunSession:
     `run` with `keep` (a compile) adds the binary it writes to the files of the next runs.
     """
 
-    def __init__(self, pool: RunServerPool, server: RunServer, files: Mapping[str, bytes]) -> None:
-        self.pool = pool
+    def __init__(
+        self,
+        servers: ServerPool[RunServer],
+        limits: SandboxLimits,
+        server: RunServer,
+        files: Mapping[str, bytes],
+    ) -> None:
+        self.servers = servers
+        self.limits = limits
         self.server: RunServer | None = server
         self.files = dict(files)
         self._sent = False
@@ -147,15 +163,15 @@ class RunSession:
         copies of them (`workdir`, where a verifier built them, is not needed), held to
         `limits` (the pool's by default)."""
         if self.server is None:  # the last run's server died: this run gets a new one
-            self.server, self._sent = self.pool.servers.borrow(), False
+            self.server, self._sent = self.servers.borrow(), False
         server = self.server
         files = None if self._sent else self.files
         stdin_bytes = (stdin or "").encode()
-        result = server.run(files, argv, stdin_bytes, limits or self.pool.limits, env, keep)
+        result = server.run(files, argv, stdin_bytes, limits or self.limits, env, keep)
         self._sent = True
         if result is None:
             reason = server.stderr_tail() or "it stopped answering (killed by the program?)"
-            self.pool.servers.discard(server)
+            self.servers.discard(server)
             self.server = None
             return SandboxResult(
                 returncode=None,
@@ -187,31 +203,42 @@ class RunServerPool:
         build_limits: SandboxLimits | None = None,
     ) -> None:
         self.limits = limits
-        sandbox = Sandbox(
-            server_limits(
-                _largest(limits, build_limits or limits),
-                memory_mb=256,
-                processes=4 + STANDBYS,
-            ),
-            readable_paths=(_PACKAGE, *readable_paths),
-            keep_writes=False,
-            isolation=isolation,
-        )
-        self.servers = ServerPool(size, sandbox, lambda workdir: RunServer(sandbox, workdir))
         self.per_run = Sandbox(
             limits, readable_paths=readable_paths, keep_writes=False, isolation=isolation
         )
         self._servers_fail = False
+        self.servers: ServerPool[RunServer] | None = None
+        try:
+            factory = build_standby_factory()
+        except VerifierError as error:
+            logger.warning(
+                "run servers cannot start (%s); each run starts a sandbox instead", error
+            )
+            self._servers_fail = True
+            return
+        sandbox = Sandbox(
+            server_limits(
+                _largest(limits, build_limits or limits),
+                memory_mb=256,
+                processes=SERVER_PROCESSES + STANDBYS,
+            ),
+            readable_paths=(_PACKAGE, factory.parent, *readable_paths),
+            keep_writes=False,
+            isolation=isolation,
+        )
+        self.servers = ServerPool(
+            size, sandbox, lambda workdir: RunServer(sandbox, workdir, factory)
+        )
 
     @contextlib.contextmanager
     def session(self, files: Mapping[str, bytes]) -> Iterator[ProgramRunner]:
         """A runner for one sample's runs of a program made of `files` (name -> content): a
         session on a warm server, or the per-run sandbox where no server can start."""
         server = self._borrow()
-        if server is None:
+        if server is None or self.servers is None:
             yield self.per_run
             return
-        session = RunSession(self, server, files)
+        session = RunSession(self.servers, self.limits, server, files)
         try:
             yield session
         except BaseException:
@@ -224,7 +251,7 @@ class RunServerPool:
     def _borrow(self) -> RunServer | None:
         """A server, or None once one failed to start: where the sandbox cannot run this
         interpreter (run as nobody, a Python under /root), each run gets a sandbox of its own."""
-        if self._servers_fail:
+        if self._servers_fail or self.servers is None:
             return None
         try:
             return self.servers.borrow()
@@ -237,7 +264,8 @@ class RunServerPool:
 
     def close(self) -> None:
         """Kill every server; the pool starts new ones if used again."""
-        self.servers.close()
+        if self.servers is not None:
+            self.servers.close()
 
 
 def _largest(first: SandboxLimits, second: SandboxLimits) -> SandboxLimits:

@@ -6,8 +6,9 @@ several times the run of a small program, and a sample with five test cases paid
 times. So the compile verifiers keep one server per worker (`run_pool`), started once through
 `Sandbox.spawn` with the same isolation (no network, the minimal view of the file system, its
 own PID and IPC namespaces, capped /tmp and /dev/shm), and the server executes the program
-once per test case, each time in a child it forked and put in the run's cgroups ahead of time,
-beside an earlier long run (`standby`: a move into a cgroup can wait 5-13 ms on the kernel).
+once per test case, each time in a child made by its standby factory and put in the run's
+cgroups ahead of time, beside an earlier long run (`standby`: a move into a cgroup can wait 5-13
+ms on the kernel).
 Each run is held as a run of its own:
 
 - its limits are in place before its first instruction: the child is in the children's cgroup
@@ -51,7 +52,12 @@ from typing import Any, BinaryIO
 from halo_forge.verifiers.sandbox import channel
 from halo_forge.verifiers.sandbox.confine import confinement_for
 from halo_forge.verifiers.sandbox.limits import NOBODY_UID, PROCESS_LIMIT_NOBODY, SandboxLimits
-from halo_forge.verifiers.sandbox.standby import REFILL_AFTER_S, Standbys, write_all
+from halo_forge.verifiers.sandbox.standby import (
+    REFILL_AFTER_S,
+    Standbys,
+    command_bytes,
+    write_all,
+)
 from halo_forge.verifiers.sandbox.writable_places import Scratch, fresh_directory
 
 _READ_CHUNK = 65536
@@ -61,8 +67,11 @@ _EXIT_GRACE_S = 1.0  # after the program exits or is stopped, how long to read w
 class RunServer:
     """The server's side of each run; what every run shares is made once."""
 
-    def __init__(self, scratch: str, writable_roots: list[str], capped_roots: list[str]) -> None:
+    def __init__(
+        self, scratch: str, writable_roots: list[str], capped_roots: list[str], factory: str
+    ) -> None:
         self.scratch = Scratch(scratch, "run", writable_roots, capped_roots)
+        self.factory = factory
         self.standbys: Standbys | None = None
         self.files: list[tuple[str, bytes]] = []
 
@@ -72,7 +81,7 @@ class RunServer:
         current = self.standbys.confinement if self.standbys is not None else None
         confinement = confinement_for(current, limits)
         if self.standbys is None:
-            self.standbys = Standbys(confinement)
+            self.standbys = Standbys(confinement, self.factory)
         self.scratch.enter()
         if confinement.process_limit == PROCESS_LIMIT_NOBODY:  # the program's user: its directory
             os.chown(self.scratch.directory, NOBODY_UID, NOBODY_UID)
@@ -116,11 +125,12 @@ class RunServer:
         standbys: Standbys,
     ) -> tuple[dict[str, Any], bytes, bytes]:
         confinement = standbys.confinement
+        command = command_bytes(argv, environment, self.scratch.directory)
         started = time.monotonic()
         while True:
             standby = standbys.take()
             confinement.limit(standby.pid)
-            if standby.start(argv, environment, self.scratch.directory, stdin):
+            if standby.start(command, stdin):
                 break
             standby.discard()  # it died after `take` looked: another one runs the program
         pid = standby.pid
@@ -130,11 +140,11 @@ class RunServer:
                 standby.pidfd,
                 started + limits.wall_timeout_s,
                 limits.max_output_bytes,
-                lambda: confinement.release(pid, standbys.pids),
+                lambda: confinement.release(pid, standbys.spared),
                 standbys.refill,
             )
         finally:
-            confinement.release(pid, standbys.pids)
+            confinement.release(pid, standbys.spared)
             _, status = os.waitpid(pid, 0)
             for descriptor in (standby.stdout, standby.stderr, standby.pidfd):
                 os.close(descriptor)
@@ -219,9 +229,14 @@ def _read_request(
 
 
 def serve(
-    channel_path: str, scratch_parent: str, writable_roots: list[str], capped_roots: list[str]
+    channel_path: str,
+    scratch_parent: str,
+    writable_roots: list[str],
+    capped_roots: list[str],
+    factory: str,
 ) -> None:
-    """Answer requests on the channel until the client closes it (see the module docstring)."""
+    """Answer requests on the channel until the client closes it (see the module docstring);
+    `factory`: the standby factory's binary (`standby_factory`)."""
     channel.forbid_tracing()
     connection = channel.connect(channel_path)
     requests = connection.makefile("rb")
@@ -230,7 +245,7 @@ def serve(
         os.dup2(null, descriptor)
     os.close(null)
     scratch = fresh_directory(scratch_parent, "run-server-")
-    server = RunServer(scratch, writable_roots, capped_roots)
+    server = RunServer(scratch, writable_roots, capped_roots, factory)
 
     def send(header: dict[str, Any], *payload: bytes) -> None:
         connection.sendall((json.dumps(header) + "\n").encode() + b"".join(payload))

@@ -14,21 +14,25 @@ what to execute (`Standby.start`: argv, environment, working directory; its stdi
 and output pipes were made with it). Only when none is left is a child started and moved on the
 run's own time.
 
-A standby is `/bin/sh` waiting for one line, `cd DIR && export ... && exec PROGRAM ...`, every
-word quoted by the server, started with `posix_spawn` (the server's memory is not copied). A
-forked copy of the server cost about twice the CPU: the child re-faults the interpreter's pages
-and the server copies every page it writes after each fork. Where programs run as nobody (no
-writable cgroup: `ChildConfinement`), the server forks: the child waits as the server's user,
-whose rlimits the server may set, and drops to nobody and becomes the same shell when told to.
+A standby is made by the server's standby factory (`standby_factory.c`, one small process per
+server, built by `standby_factory.py`): a fork of it, made the server's own child, waiting for
+its command (working directory, environment, argv), which it executes directly. A waiting
+`/bin/sh` cost a second exec per run (0.5 ms of CPU on the VMs of benchmarks/), and a forked
+copy of the server more: the child re-faults the interpreter's pages and the server copies
+every page it writes after each fork.
+Where programs run as nobody (no writable cgroup: `ChildConfinement`), the standby waits as the
+server's user, whose rlimits the server may set, and drops to nobody once it has its command.
 
 What a standby changes for the run beside it: nothing. The standbys sit in the children's
 groups, which count them outside the run's process limit (`ChildConfinement.make_room`), and
-`release` spares them. A program of the server's user can signal a standby, and change its
-rlimits and scheduling: a killed one stays a zombie of the server, so its pid is never reused
-while the server spares it, and `take` skips it; so it does one with a signal pending or whose
-rlimits, niceness, scheduling policy or CPUs differ from the server's (`tampered`); a stopped
-one gets SIGCONT when it starts. So no run starts in a state that the last sample's program
-left. A standby runs nothing of a sample's before its own `start`.
+`release` spares them and the factory. A program of the server's user can signal a standby or
+the factory, and change their rlimits and scheduling: a killed standby stays a zombie of the
+server, so its pid is never reused while the server spares it, and `take` skips it; so it does
+one with a signal pending or whose rlimits, niceness, scheduling policy or CPUs differ from the
+server's (`tampered`), and then replaces the factory too, whose state the next standbys would
+inherit; a factory that stopped answering is replaced; a stopped standby or factory gets
+SIGCONT before it is used. So no run starts in a state that the last sample's program left. A
+standby runs nothing of a sample's before its own `start`.
 
 Standard library only, and none of threading, logging or subprocess (see `run_server`).
 """
@@ -36,25 +40,26 @@ Standard library only, and none of threading, logging or subprocess (see `run_se
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import resource
 import select
 import signal
+import socket
 from dataclasses import dataclass
 
 from halo_forge.verifiers.sandbox.confine import ChildConfinement
-from halo_forge.verifiers.sandbox.limits import NOBODY_UID, PROCESS_LIMIT_NOBODY
+from halo_forge.verifiers.sandbox.limits import PROCESS_LIMIT_NOBODY
 
 #: Standbys a server keeps: more than the test cases of most samples, so that a sample's runs
 #: all start from standbys moved during its compile.
 STANDBYS = 8
 #: How long a run must have been running before the server refills its standbys beside it.
 REFILL_AFTER_S = 0.005
-#: The standby: one line from descriptor 3, evaluated. `$N` is a newline (see `_quote`).
-_WAITER = ["/bin/sh", "-c", "N='\n'; read -r line <&3 && exec 3<&- && eval \"$line\""]
-_GO = b"g"
-_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)  # Python ignores them; a program must not
-_EXEC_FAILED = 127
+#: Signals Python ignores and a program must find at their defaults.
+_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+#: Seconds the factory gets to answer (it forks once) before it is replaced.
+_FACTORY_ANSWER_S = 5.0
 _RLIMITS = tuple(getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_"))
 
 
@@ -68,7 +73,6 @@ class Standby:
     stdin: int  # memory file, shared with the child (the child's stdin)
     stdout: int  # read ends of the child's output pipes
     stderr: int
-    go_byte: bytes = b""  # what a forked child waits for before it becomes the shell
 
     def exited(self) -> bool:
         return bool(select.select([self.pidfd], [], [], 0)[0])
@@ -81,17 +85,13 @@ class Standby:
         except OSError:  # gone since `exited` looked
             return True
 
-    def start(self, argv: list[str], environment: dict[str, str], cwd: str, stdin: bytes) -> bool:
-        """Give the child its stdin and tell it what to execute; False if it is gone."""
+    def start(self, command: bytes, stdin: bytes) -> bool:
+        """Give the child its stdin and its `command` (`command_bytes`); False if it is gone."""
         os.kill(self.pid, signal.SIGCONT)  # a program may have stopped it
         write_all(self.stdin, stdin)
         os.lseek(self.stdin, 0, os.SEEK_SET)
-        exports = " ".join(_quote(f"{name}={value}") for name, value in environment.items())
-        command = " ".join(_quote(word) for word in argv)
-        # `cd` sets PWD and OLDPWD, which a run of its own would not have.
-        line = f"cd -- {_quote(cwd)} && unset OLDPWD PWD && export {exports} && exec {command}"
         try:
-            write_all(self.go, self.go_byte + f"{line}\n".encode())
+            write_all(self.go, command)
         except BrokenPipeError:
             return False
         for descriptor in (self.go, self.stdin):
@@ -111,30 +111,40 @@ class Standby:
 class Standbys:
     """A server's standbys (see the module docstring); one server, one thread."""
 
-    def __init__(self, confinement: ChildConfinement) -> None:
-        """`confinement`: the children's, made by this process. Every descriptor this process
-        holds becomes close-on-exec (those Python opens are already): a standby keeps only
-        its own four."""
+    def __init__(self, confinement: ChildConfinement, factory: str) -> None:
+        """`confinement`: the children's, made by this process; `factory`: the standby
+        factory's binary. Every descriptor this process holds becomes close-on-exec (those
+        Python opens are already): the factory and each standby keep only their own."""
         self.confinement = confinement
         self.waiting: list[Standby] = []
         for name in os.listdir("/proc/self/fd"):
             if int(name) > 2:
                 with contextlib.suppress(OSError):  # the listing's own, closed by now
                     os.set_inheritable(int(name), False)
+        self.factory = StandbyFactory(factory)
 
     @property
-    def pids(self) -> frozenset[int]:
-        return frozenset(standby.pid for standby in self.waiting)
+    def spared(self) -> frozenset[int]:
+        """The server's processes that `release` must spare: the standbys and the factory."""
+        return frozenset((*(standby.pid for standby in self.waiting), self.factory.pid))
 
     def take(self) -> Standby:
-        """A live standby, already in the run's groups; a new child if none is left."""
+        """A live, untouched standby, already in the run's groups; a new child if none is
+        left."""
         while self.waiting:
             standby = self.waiting.pop()
             self.confinement.make_room(len(self.waiting))
-            if not standby.exited() and not standby.tampered():
-                return standby
+            if not standby.exited():
+                if not standby.tampered():
+                    return standby
+                self.factory.replace()  # what changed the standby may have changed its maker
             standby.discard()
-        return self.start_one()
+        standby = self.start_one()
+        if standby.tampered():  # the factory was changed since the last standby was checked
+            standby.discard()
+            self.factory.replace()
+            standby = self.start_one()
+        return standby
 
     def refill(self) -> None:
         """Start and move children until `STANDBYS` wait (one burst of moves); stop early where
@@ -154,20 +164,8 @@ class Standbys:
         err_read, err_write = os.pipe()
         go_read, go_write = os.pipe()
         files = (stdin, out_write, err_write, go_read)  # its descriptors 0, 1, 2 and 3
-        forks = self.confinement.process_limit == PROCESS_LIMIT_NOBODY
         try:
-            if forks:
-                pid = _fork_for_nobody(files)
-            else:
-                pid = os.posix_spawn(
-                    _WAITER[0],
-                    _WAITER,
-                    {},
-                    file_actions=[(os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(files)],
-                    setpgroup=0,  # release kills the run's process group
-                    setsigdef=_DEFAULT_SIGNALS,
-                    setsigmask=(),
-                )
+            pid = self.factory.make(files, self.confinement.process_limit == PROCESS_LIMIT_NOBODY)
         except OSError:
             for descriptor in (*files, out_read, err_read, go_write):
                 os.close(descriptor)
@@ -175,7 +173,6 @@ class Standbys:
         for descriptor in (out_write, err_write, go_read):
             os.close(descriptor)
         standby = Standby(pid, os.pidfd_open(pid), go_write, stdin, out_read, err_read)
-        standby.go_byte = _GO if forks else b""
         try:
             self.confinement.join(pid)
         except BaseException:
@@ -186,36 +183,95 @@ class Standbys:
     def close(self) -> None:
         while self.waiting:
             self.waiting.pop().discard()
+        self.factory.close()
 
 
-def _fork_for_nobody(files: tuple[int, ...]) -> int:
-    """A child with `files` as its descriptors 0-3 that waits as this process's user (the
-    server sets its rlimits: only the same user, or CAP_SYS_RESOURCE, may), then at `_GO`
-    becomes nobody (RLIMIT_NPROC binds it only then) and the waiting shell, which reads the
-    rest; the server hands nobody the run's directory."""
-    pid = os.fork()
-    if pid == 0:
+class StandbyFactory:
+    """The server's handle on its standby factory (`standby_factory.c`), started at once."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.pid = 0
+        self.socket: socket.socket | None = None
+        self.replace()
+
+    def make(self, files: tuple[int, int, int, int], as_nobody: bool) -> int:
+        """The pid of a new standby (a child of this process) with `files` as its descriptors
+        0-3; `OSError` if the factory could not fork (no process left under the limit). A
+        factory that is gone or does not answer is replaced, once."""
+        for attempt in range(2):
+            reply = self._request(files, as_nobody)
+            if reply is not None:
+                if reply < 0:
+                    raise OSError(-reply, os.strerror(-reply))
+                return reply
+            if attempt == 0:
+                self.replace()
+        raise OSError(errno.EIO, "the standby factory does not answer")
+
+    def _request(self, files: tuple[int, int, int, int], as_nobody: bool) -> int | None:
+        assert self.socket is not None
         try:
-            os.setpgid(0, 0)
-            for number, descriptor in enumerate(files):
-                os.dup2(descriptor, number)  # inheritable: the others close at exec
-            if os.read(3, len(_GO)) != _GO:
-                return  # discarded
-            os.setgroups([])
-            os.setgid(NOBODY_UID)
-            os.setuid(NOBODY_UID)
-            for number in _DEFAULT_SIGNALS:
-                signal.signal(number, signal.SIG_DFL)
-            os.execve(_WAITER[0], _WAITER, {})
+            os.kill(self.pid, signal.SIGCONT)  # a program may have stopped it
+            socket.send_fds(self.socket, [b"\1" if as_nobody else b"\0"], list(files))
+            reply = b""
+            while len(reply) < 4:
+                if not select.select([self.socket], [], [], _FACTORY_ANSWER_S)[0]:
+                    return None
+                chunk = self.socket.recv(4 - len(reply))
+                if not chunk:
+                    return None
+                reply += chunk
+        except OSError:
+            return None
+        return int.from_bytes(reply, "little", signed=True)
+
+    def replace(self) -> None:
+        """End the current factory, if any, and start a new one."""
+        self.close()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.pid = os.posix_spawn(
+                self.binary,
+                [self.binary],
+                {},
+                file_actions=[(os.POSIX_SPAWN_DUP2, theirs.fileno(), 3)],
+                setsigdef=_DEFAULT_SIGNALS,
+                setsigmask=(),
+            )
+        except BaseException:
+            ours.close()
+            raise
         finally:
-            os._exit(_EXEC_FAILED)
-    return pid
+            theirs.close()
+        self.socket = ours
+
+    def close(self) -> None:
+        """Kill and reap the factory (its standbys are the server's: they stay)."""
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
 
 
-def _quote(word: str) -> str:
-    """`word` as one shell word for `eval` in the waiter; a newline would end its `read`, so
-    it becomes `$N`, outside the quotes."""
-    return "'" + word.replace("'", "'\\''").replace("\n", "'\"$N\"'") + "'"
+def command_bytes(argv: list[str], environment: dict[str, str], cwd: str) -> bytes:
+    """What a standby reads before it executes (see `standby_factory.c`): `argv` run in `cwd`
+    with exactly `environment`. `ValueError` for a NUL character, which no program can get."""
+    fields = [cwd, *(f"{name}={value}" for name, value in environment.items()), *argv]
+    if not argv or any("\0" in field for field in fields):
+        raise ValueError("a program needs an argv, and no argument or variable can hold NUL")
+    body = b"".join(
+        (
+            len(environment).to_bytes(4, "little"),
+            len(argv).to_bytes(4, "little"),
+            *(os.fsencode(field) + b"\0" for field in fields),
+        )
+    )
+    return len(body).to_bytes(4, "little") + body
 
 
 def _signals_pending(pid: int) -> bool:

@@ -1,9 +1,9 @@
 """A run server's loop without its sandbox: the standbys of this machine's kind.
 
-Under its sandbox a run server has a writable cgroup, and its standbys are shells started with
-`posix_spawn` that join it (`test_run_server` covers them). As root without a writable cgroup
-(a process outside the sandbox, on the machines this project tests on), its children drop to
-nobody: the server forks them, and sets their rlimits before they do. Either way a run gets its
+Under its sandbox a run server has a writable cgroup, and its standbys, forked by its standby
+factory, join it (`test_run_server` covers them). As root without a writable cgroup (a process
+outside the sandbox, on the machines this project tests on), its standbys drop to nobody once
+the server has set their rlimits. Either way a run gets its
 output, exit status, an empty directory of its own, its standard streams only, and nothing of
 what another program did to the waiting children. The loop runs in a process of its own: a
 server changes its process's working directory, environment and descriptors.
@@ -30,10 +30,11 @@ import json, sys
 from dataclasses import asdict
 from halo_forge.verifiers.sandbox import SandboxLimits
 from halo_forge.verifiers.sandbox.run_server import RunServer
+from halo_forge.verifiers.sandbox.standby_factory import build_standby_factory
 
 scratch, program, *inputs = sys.argv[1:]
 limits = asdict(SandboxLimits(wall_timeout_s=5.0, memory_limit_mb=256, max_processes=8))
-server = RunServer(scratch, [scratch], [])
+server = RunServer(scratch, [scratch], [], str(build_standby_factory()))
 server.files = [("prog", open(program, "rb").read())]
 runs = []
 for stdin in inputs:
