@@ -5,6 +5,9 @@ The demo's samples compile once and then run 3-5 test cases on the same run serv
 program, compile it on the server (gcc -O2, as the verifier does), then run the binary
 `--runs` times, or `/bin/true` with `--true`. Reported: the server's own wall time of each run
 (fork or standby to exit, output collected), median and p90 per place, over `--samples` samples.
+Where a cgroup v1 cpuacct hierarchy is writable (as root), also the CPU time of the runs, every
+process counted (`cpu_accounting`), per sample: its compile and its runs (standbys are made
+beside the compile).
 
     .venv/bin/python benchmarks/run_server_latency.py --samples 30
     .venv/bin/python benchmarks/run_server_latency.py --samples 30 --true
@@ -13,6 +16,7 @@ program, compile it on the server (gcc -O2, as the verifier does), then run the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import sys
@@ -20,6 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cpu_accounting  # noqa: E402
 
 
 def main() -> int:
@@ -48,28 +55,40 @@ def main() -> int:
         "prog",
     ]
     by_place: list[list[float]] = [[] for _ in range(args.runs)]
-    pool = RunServerPool(1, run_limits, build_limits=build_limits)
-    try:
-        with pool.session({}) as session:
-            for task in tasks:
-                session.write("prog.c", task["solution"] + "\n" + task["tests"])
-                built = session.run(
-                    compile_argv, limits=build_limits, env=COMPILER_ENVIRONMENT, keep=["prog"]
-                )
-                if not built.ok:
-                    raise SystemExit(f"{task['task_id']} did not compile: {built.stderr}")
-                stdin = task["test_cases"][0]["stdin"]
-                for place in range(args.runs):
-                    argv = ["/bin/true"] if args.true else ["./prog"]
-                    by_place[place].append(session.run(argv, stdin=stdin).wall_time_s * 1000)
-    finally:
-        pool.close()
+    sample_cpu_ns = 0
+    counting = cpu_accounting.counted() if cpu_accounting.available() else contextlib.nullcontext()
+    with counting as used_ns:
+        pool = RunServerPool(1, run_limits, build_limits=build_limits)
+        try:
+            with pool.session({}) as session:
+                for task in tasks:
+                    before = used_ns() if used_ns is not None else 0
+                    session.write("prog.c", task["solution"] + "\n" + task["tests"])
+                    built = session.run(
+                        compile_argv, limits=build_limits, env=COMPILER_ENVIRONMENT, keep=["prog"]
+                    )
+                    if not built.ok:
+                        raise SystemExit(f"{task['task_id']} did not compile: {built.stderr}")
+                    stdin = task["test_cases"][0]["stdin"]
+                    for place in range(args.runs):
+                        argv = ["/bin/true"] if args.true else ["./prog"]
+                        run = session.run(argv, stdin=stdin)
+                        by_place[place].append(run.wall_time_s * 1000)
+                    if used_ns is not None:
+                        sample_cpu_ns += used_ns() - before
+        finally:
+            pool.close()
     what = "/bin/true" if args.true else "the program"
     print(f"{args.samples} samples, runs of {what} after each compile, server wall time (ms)\n")
     print("| run after the compile | median | p90 |\n|---|---|---|")
     for place, times in enumerate(by_place, start=1):
         p90 = statistics.quantiles(times, n=10)[-1]
         print(f"| {place} | {statistics.median(times):.2f} | {p90:.2f} |")
+    if sample_cpu_ns:
+        per_sample = sample_cpu_ns / args.samples / 1e6
+        print(
+            f"\nCPU per sample (its compile and {args.runs} runs), every process: {per_sample:.2f} ms"
+        )
     return 0
 
 

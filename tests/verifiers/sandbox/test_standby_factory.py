@@ -16,7 +16,8 @@ import pytest
 
 from halo_forge.errors import VerifierError
 from halo_forge.verifiers.sandbox import standby_factory
-from halo_forge.verifiers.sandbox.limits import NOBODY_UID
+from halo_forge.verifiers.sandbox.limits import NOBODY_UID, SandboxLimits
+from halo_forge.verifiers.sandbox.run_pool import RunServerPool
 from halo_forge.verifiers.sandbox.standby import StandbyFactory, command_bytes, write_all
 from halo_forge.verifiers.sandbox.standby_factory import build_standby_factory
 
@@ -159,3 +160,18 @@ def test_without_a_c_compiler_the_factory_cannot_be_built(
     monkeypatch.setenv("PATH", str(tmp_path))  # no compiler on it
     with pytest.raises(VerifierError, match="no C compiler"):
         standby_factory.build_standby_factory()
+
+
+def test_without_a_c_compiler_each_run_starts_a_sandbox_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(standby_factory, "COMPILERS", ("halo-forge-no-such-compiler",))
+    pool = RunServerPool(1, SandboxLimits(wall_timeout_s=5.0))
+    try:
+        with pool.session({}) as runner:
+            assert runner is pool.per_run
+            result = runner.run(["/bin/echo", "still runs"], workdir=tmp_path)
+    finally:
+        pool.close()
+    assert (result.returncode, result.stdout) == (0, "still runs\n")
+    assert "each run starts a sandbox instead" in caplog.text
