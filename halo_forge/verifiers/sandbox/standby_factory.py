@@ -10,6 +10,7 @@ source, so it runs here, outside any sandbox; the servers get the binary read-on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -44,9 +45,9 @@ def build_standby_factory() -> Path:
     binary = cache_root() / "standby-factory" / key / "standby-factory"
     if binary.is_file():
         return binary
-    binary.parent.mkdir(parents=True, exist_ok=True)
     staged = binary.with_name(f".standby-factory.{os.getpid()}.tmp")
     try:
+        binary.parent.mkdir(parents=True, exist_ok=True)
         built = subprocess.run(
             [compiler, "-O2", "-o", str(staged), "-x", "c", str(SOURCE)],
             capture_output=True,
@@ -63,5 +64,6 @@ def build_standby_factory() -> Path:
     except (OSError, subprocess.TimeoutExpired) as error:
         raise VerifierError(f"{compiler} could not build the standby factory: {error}") from None
     finally:
-        staged.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staged.unlink(missing_ok=True)
     return binary

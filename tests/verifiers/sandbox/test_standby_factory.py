@@ -175,3 +175,13 @@ def test_without_a_c_compiler_each_run_starts_a_sandbox_of_its_own(
         pool.close()
     assert (result.returncode, result.stdout) == (0, "still runs\n")
     assert "each run starts a sandbox instead" in caplog.text
+
+
+def test_a_cache_directory_that_cannot_be_written_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    monkeypatch.setenv("HALO_FORGE_CACHE_DIR", str(blocker))
+    with pytest.raises(VerifierError, match="could not build the standby factory"):
+        build_standby_factory()
