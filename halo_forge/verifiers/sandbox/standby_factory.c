@@ -75,8 +75,10 @@ static char *next_string(char **cursor, char *end) {
 }
 
 static void close_all_from(unsigned int first) {
+#ifdef SYS_close_range
     if (syscall(SYS_close_range, first, ~0u, 0) == 0)
         return;
+#endif
     long last = sysconf(_SC_OPEN_MAX);
     for (long fd = first; fd < last; fd++)
         close((int)fd);
