@@ -151,14 +151,16 @@ def compile_sample(request: dict[str, Any], *, with_tests: bool = True) -> Compi
     runs the tests, the program's process inherits nothing of them."""
     try:
         program = compile_trusted(request["code"], SOLUTION_FILE)
-        steps = tuple(compile_step(step) for step in request.get("steps", ()) if with_tests)
+        steps = tuple(compile_step(step) for step in request.get("steps", ())) if with_tests else ()
     except SyntaxError as error:
         return CompiledSample(None, syntax_error=f"SyntaxError: line {error.lineno}: {error.msg}")
     except ValueError as error:  # a null byte in the source
         return CompiledSample(None, syntax_error=describe_exception(error))
+    if not with_tests:
+        return CompiledSample(program)
     declared = tuple(
         (class_name, name, _find_code(program, name, first_line))
-        for class_name, name, first_line in (request.get("declared", ()) if with_tests else ())
+        for class_name, name, first_line in request.get("declared", ())
     )
     return CompiledSample(program, steps, declared)
 

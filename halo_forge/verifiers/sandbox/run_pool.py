@@ -11,9 +11,10 @@ same `SandboxResult` as a run of its own. A session is a `testcases.ProgramRunne
 
 Where no server can start (the sandbox runs programs as nobody, who cannot run an interpreter
 installed under /root, or no C compiler builds the servers' standby factory, `standby_factory`),
-each run gets a sandbox of its own (`Sandbox.run`), as before the servers. A server that died or stopped answering (a program that killed it, a harness bug) is killed
-with everything it started and replaced; the run it was serving gets a failed result that
-says so (no exit status), never a pass.
+each run gets a sandbox of its own (`Sandbox.run`), as before the servers. A server that died or
+stopped answering (a program that killed it, a harness bug) is killed with everything it started
+and replaced; the run it was serving gets a failed result that says so (no exit status), never a
+pass.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ A standby is made by the server's standby factory (`standby_factory.c`, one smal
 server, built by `standby_factory.py`): a fork of it, made the server's own child, waiting for
 its command (working directory, environment, argv), which it executes directly. A waiting
 `/bin/sh` cost a second exec per run (0.5 ms of CPU on the VMs of benchmarks/), and a forked
-copy of the server more: the child re-faults the interpreter's pages and the server copies
-every page it writes after each fork.
-Where programs run as nobody (no writable cgroup: `ChildConfinement`), the standby waits as the
-server's user, whose rlimits the server may set, and drops to nobody once it has its command.
+copy of the server more: the child re-faults the interpreter's pages and the server copies every
+page it writes after each fork. Where programs run as nobody (no writable cgroup:
+`ChildConfinement`), the standby waits as the server's user, whose rlimits the server may set,
+and drops to nobody once it has its command.
 
 What a standby changes for the run beside it: nothing. The standbys sit in the children's
 groups, which count them outside the run's process limit (`ChildConfinement.make_room`), and
